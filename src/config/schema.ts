@@ -1,0 +1,75 @@
+// A small declarative schema for the YAML config: each field says its type, limits and default.
+// The walker in validate.ts reports every violation with the YAML position of the offending node.
+
+export type FieldSchema =
+  | { kind: 'string'; default?: string; nonEmpty?: boolean; pattern?: RegExp; patternHint?: string }
+  | { kind: 'int'; default?: number; min?: number; max?: number }
+  | { kind: 'bool'; default?: boolean }
+  | { kind: 'enum'; values: readonly string[]; default?: string }
+  | { kind: 'object'; fields: Record<string, FieldSchema>; optional?: boolean; check?: (v: any) => string | undefined }
+  | { kind: 'array'; items: FieldSchema; default?: unknown[]; minItems?: number };
+
+const transports = ['udp', 'tcp', 'tls', 'ws', 'wss'] as const;
+
+export const listenSchema: FieldSchema = {
+  kind: 'object',
+  fields: {
+    transport: { kind: 'enum', values: transports },
+    address: { kind: 'string', nonEmpty: true, pattern: /^[0-9a-fA-F.:]+$/, patternHint: 'an IPv4 or IPv6 address' },
+    port: { kind: 'int', min: 0, max: 65535 },
+    tls: {
+      kind: 'object',
+      optional: true,
+      fields: {
+        cert: { kind: 'string', nonEmpty: true },
+        key: { kind: 'string', nonEmpty: true },
+        ca: { kind: 'string', nonEmpty: true, default: undefined },
+      },
+    },
+    path: { kind: 'string', pattern: /^\//, patternHint: 'an absolute HTTP path such as /', default: undefined },
+  },
+  check: (v: { transport: string; tls?: unknown }) =>
+    (v.transport === 'tls' || v.transport === 'wss') && !v.tls
+      ? `transport ${v.transport} needs tls: { cert, key }`
+      : undefined,
+};
+
+export const configSchema: FieldSchema = {
+  kind: 'object',
+  fields: {
+    sip: {
+      kind: 'object',
+      fields: {
+        listen: { kind: 'array', items: listenSchema, minItems: 1 },
+        timers: {
+          kind: 'object',
+          fields: {
+            t1: { kind: 'int', min: 10, max: 10_000, default: 500 },
+            t2: { kind: 'int', min: 100, max: 60_000, default: 4000 },
+            t4: { kind: 'int', min: 100, max: 60_000, default: 5000 },
+          },
+          check: (t: { t1: number; t2: number }) => (t.t2 < t.t1 ? 't2 must not be smaller than t1' : undefined),
+        },
+        limits: {
+          kind: 'object',
+          fields: {
+            maxUdpBytes: { kind: 'int', min: 512, max: 65535, default: 65535 },
+            maxStreamBytes: { kind: 'int', min: 1024, max: 16 * 1024 * 1024, default: 65536 },
+            idleTimeoutSeconds: { kind: 'int', min: 1, max: 86_400, default: 300 },
+          },
+        },
+        userAgent: { kind: 'string', nonEmpty: true, default: 'Switchboard' },
+      },
+    },
+    log: {
+      kind: 'object',
+      fields: {
+        level: {
+          kind: 'enum',
+          values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+          default: 'info',
+        },
+      },
+    },
+  },
+};

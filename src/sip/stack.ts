@@ -1,0 +1,303 @@
+// SipStack: the SIP user agent of Switchboard. It builds the transport layer (RFC 3261 §18), the
+// transaction layer (§17) and the dialog layer (§12–§15), wires them, and gives the call layer
+// (and later the drachtio wire server) one surface: 'request' for new out-of-dialog requests,
+// sendRequest()/invite() for requests we originate, dialog and transaction lookup by string id.
+// What a UA core adds to a request it sends (Via, Max-Forwards, From tag, Call-ID, CSeq,
+// Contact) and the next-hop choice (RFC 3263 without SRV) happen here.
+import { isIP } from 'node:net';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { InvalidStateError } from '../lib/errors.js';
+import { moduleLogger, type Logger } from '../lib/log.js';
+import type { SipConfig } from '../config/types.js';
+import { Headers, SipRequest, newBranch, newCallId, newTag, type SipResponse, type TransportName } from './message/index.js';
+import { TransactionLayer, type ClientTransaction, type TransactionStats } from './transaction/index.js';
+import { TransportLayer, type Endpoint, type Inbound, type TransportStats } from './transport/index.js';
+import { toBody, type DialogImpl } from './dialog/dialog.js';
+import { SafeEmitter } from './dialog/emitter.js';
+import { DialogLayer, type DialogLayerStats, type UaHost } from './dialog/layer.js';
+import { resolveNextHop, selectNextHop, targetUri } from './dialog/next-hop.js';
+import { initialSeq, tagOf } from './dialog/rules.js';
+import type {
+  ClientRequest,
+  Dialog,
+  DialogKey,
+  IncomingRequest,
+  InviteClient,
+  RequestOptions,
+  SendOptions,
+  StackDump,
+} from './dialog/types.js';
+
+export interface SipStackOptions {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface SipStackEvents {
+  /** A new request outside any dialog. Answer it with `req.respond()`; with no listener the stack
+   *  answers 503. (In-dialog requests go to their Dialog's 'request' / 'bye' events.) */
+  request: [req: IncomingRequest];
+  /** A dialog was created: UAS (by our 1xx/2xx) or UAC (by a 1xx/2xx we received). */
+  dialog: [dialog: Dialog];
+}
+
+/** Options of createRequest(): an out-of-dialog request for sendRequest()/invite(). */
+export interface NewRequestOptions extends RequestOptions {
+  /** From value (name-addr); default `<sip:<our address>>`. A tag is added when missing. */
+  from?: string;
+  /** To value; default the Request-URI in angle brackets. */
+  to?: string;
+  callId?: string;
+}
+
+export interface SipStackStats {
+  transport: TransportStats;
+  transaction: TransactionStats;
+  dialog: DialogLayerStats;
+}
+
+const MAX_FORWARDS = '70';
+
+export class SipStack extends SafeEmitter<SipStackEvents> {
+  readonly #cfg: SipConfig;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #transport: TransportLayer;
+  readonly #transactions: TransactionLayer;
+  readonly #dialogs: DialogLayer;
+  #endpoints: Endpoint[] = [];
+  #closing: Promise<void> | undefined;
+
+  /** Binds every `cfg.listen` entry and starts the layers. */
+  static async start(cfg: SipConfig, opts: SipStackOptions = {}): Promise<SipStack> {
+    const stack = new SipStack(cfg, opts);
+    try {
+      stack.#endpoints = await stack.#transport.listen(cfg.listen.map((l) => ({ ...l })));
+    } catch (err) {
+      await stack.close();
+      throw err;
+    }
+    return stack;
+  }
+
+  private constructor(cfg: SipConfig, opts: SipStackOptions) {
+    const log = opts.logger ?? moduleLogger('sip');
+    super(log);
+    this.#cfg = cfg;
+    this.#clock = opts.clock ?? systemClock;
+    this.#log = log;
+    this.#transport = new TransportLayer({
+      maxUdpBytes: cfg.limits.maxUdpBytes,
+      maxStreamBytes: cfg.limits.maxStreamBytes,
+      idleTimeoutMs: cfg.limits.idleTimeoutSeconds * 1000,
+      logger: log.child({ layer: 'transport' }),
+    });
+    this.#transactions = new TransactionLayer(this.#transport, {
+      timers: cfg.timers,
+      clock: this.#clock,
+      logger: log.child({ layer: 'transaction' }),
+    });
+    this.#dialogs = new DialogLayer(this.#host());
+    const tl = this.#transactions;
+    const dl = this.#dialogs;
+    this.#transport.on('message', (inbound: Inbound) => tl.receive(inbound));
+    tl.on('request', (st) => {
+      const r = dl.receiveRequest(st);
+      if (r !== undefined) this.#deliver(r);
+    });
+    tl.on('ack', (inbound) => dl.receiveAck(inbound));
+    tl.on('response', (inbound) => dl.receiveStrayResponse(inbound));
+    tl.on('cancel', (st, inbound) => dl.receiveCancel(st, inbound));
+  }
+
+  /** The bound listening endpoints (ephemeral ports filled in), in `cfg.listen` order. */
+  get endpoints(): Endpoint[] {
+    return this.#endpoints.map((e) => ({ ...e }));
+  }
+
+  get userAgent(): string {
+    return this.#cfg.userAgent;
+  }
+
+  // ---- requests we originate ---------------------------------------------------------------
+
+  /** Builds an out-of-dialog request; sendRequest() fills in the rest (Via, tags, CSeq...). */
+  createRequest(method: string, uri: string, opts: NewRequestOptions = {}): SipRequest {
+    const headers = new Headers();
+    if (opts.from !== undefined) headers.set('From', opts.from);
+    headers.set('To', opts.to ?? `<${uri}>`);
+    if (opts.callId !== undefined) headers.set('Call-ID', opts.callId);
+    for (const [n, v] of opts.headers ?? []) headers.append(n, v);
+    const body = toBody(opts.body) ?? Buffer.alloc(0);
+    if (body.length > 0) headers.set('Content-Type', opts.contentType ?? 'application/sdp');
+    return new SipRequest(method.toUpperCase(), uri, headers, body);
+  }
+
+  /**
+   * Sends a request outside any dialog (RFC 3261 §8.1). Missing From (tag), To, Call-ID, CSeq,
+   * Max-Forwards and, for INVITE / SUBSCRIBE / REFER, Contact are filled in; the top Via is ours
+   * with a fresh branch. An INVITE resolves to an InviteClient. Rejects with SipError (416, 503)
+   * when no next hop can be found, InvalidStateError after close() or for ACK / CANCEL.
+   */
+  async sendRequest(req: SipRequest, opts: SendOptions = {}): Promise<ClientRequest> {
+    this.#checkOpen();
+    const method = req.method.toUpperCase();
+    if (method === 'ACK' || method === 'CANCEL') {
+      throw new InvalidStateError(`${method} is sent with dialog.ack() / invite.cancel()`);
+    }
+    req.method = method;
+    const dest = opts.dest ?? (await this.#resolve(req, undefined));
+    this.#completeOutOfDialog(req, dest.transport);
+    return this.#dialogs.sendOutOfDialog(req, opts, dest);
+  }
+
+  /** A UAC INVITE: `target` is a request from createRequest() or just a Request-URI. */
+  async invite(target: SipRequest | string, opts: SendOptions & NewRequestOptions = {}): Promise<InviteClient> {
+    const req = typeof target === 'string' ? this.createRequest('INVITE', target, opts) : target;
+    if (req.method.toUpperCase() !== 'INVITE') throw new InvalidStateError(`invite() needs an INVITE, not ${req.method}`);
+    return (await this.sendRequest(req, opts)) as InviteClient;
+  }
+
+  // RFC 3261 §8.1.1: the header fields every request we originate carries.
+  #completeOutOfDialog(req: SipRequest, transport: TransportName): void {
+    const h = req.headers;
+    if (!h.has('To')) h.set('To', `<${req.uri}>`);
+    const from = h.get('From');
+    if (from === undefined) h.set('From', `<${this.#localUri(transport)}>;tag=${newTag()}`);
+    // RFC 3261 §8.1.1.3: From carries a tag we chose.
+    else if (tagOf(req.from()) === undefined) h.set('From', `${from};tag=${newTag()}`);
+    if (!h.has('Call-ID')) h.set('Call-ID', newCallId());
+    if (!h.has('CSeq')) h.set('CSeq', `${initialSeq()} ${req.method}`);
+    const m = req.method;
+    if ((m === 'INVITE' || m === 'SUBSCRIBE' || m === 'REFER') && !h.has('Contact')) {
+      h.set('Contact', `<${this.contact(transport)}>`);
+    }
+  }
+
+  // ---- lookups (string ids for the drachtio wire server) -----------------------------------
+
+  /** A dialog by its drachtio-style id `<Call-ID>;from-tag=<tag>`. */
+  dialog(id: string): Dialog | undefined {
+    return this.#dialogs.dialog(id);
+  }
+
+  dialogByKey(key: DialogKey): Dialog | undefined {
+    return this.#dialogs.dialogByKey(key);
+  }
+
+  dialogs(): Dialog[] {
+    return this.#dialogs.dialogs();
+  }
+
+  /** A received request still waiting for its final response, by transaction id. */
+  serverRequest(id: string): IncomingRequest | undefined {
+    return this.#dialogs.serverRequest(id);
+  }
+
+  /** A request we sent still waiting for its final response, by transaction id. */
+  clientRequest(id: string): ClientRequest | InviteClient | undefined {
+    return this.#dialogs.clientRequest(id);
+  }
+
+  /** Our Contact URI for a transport (first listener of that transport, else the first one). */
+  contact(transport: TransportName): string {
+    return this.#localUri(transport);
+  }
+
+  dump(): StackDump {
+    const t = this.#transactions.size;
+    return { ...this.#dialogs.dump(), serverTransactions: t.serversById, clientTransactions: t.clientsById };
+  }
+
+  stats(): SipStackStats {
+    return { transport: this.#transport.stats, transaction: this.#transactions.stats, dialog: this.#dialogs.stats };
+  }
+
+  /** Ends every dialog and transaction, closes every socket. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#dialogs.close();
+      this.#transactions.close();
+      await this.#transport.close();
+      this.removeAllListeners();
+    })();
+    return this.#closing;
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  #checkOpen(): void {
+    if (this.#closing !== undefined) throw new InvalidStateError('SIP stack is closed');
+  }
+
+  #deliver(r: IncomingRequest): void {
+    if (!this.safeEmit('request', r) && r.finalStatus === undefined) {
+      // No UA core attached: answer rather than let the peer retransmit into silence.
+      r.respond(503);
+    }
+  }
+
+  #transports(): TransportName[] {
+    return this.#endpoints.map((e) => e.transport);
+  }
+
+  #localEndpoint(transport: TransportName, family?: 4 | 6): Endpoint {
+    const t = this.#transports().includes(transport) ? transport : (this.#endpoints[0]?.transport ?? transport);
+    if (family !== undefined) {
+      try {
+        return this.#transport.localEndpoint(t, family);
+      } catch {
+        // no listener of that family: the first one of the transport
+      }
+    }
+    return this.#transport.localEndpoint(t);
+  }
+
+  #localUri(transport: TransportName): string {
+    const le = this.#localEndpoint(transport);
+    const host = le.address.includes(':') ? `[${le.address}]` : le.address;
+    return `sip:${host}:${le.port}${le.transport === 'udp' ? '' : `;transport=${le.transport}`}`;
+  }
+
+  /** RFC 3261 §8.1.2 + RFC 3263 (no SRV): where `req` goes. */
+  #resolve(req: SipRequest, hint: TransportName | undefined): Promise<Endpoint> {
+    return resolveNextHop(selectNextHop(targetUri(req), { listening: this.#transports(), hint }));
+  }
+
+  /** RFC 3261 §8.1.1.7 / §18.1.1: our top Via (fresh branch, rport per RFC 3581), Max-Forwards. */
+  #prepare(req: SipRequest, dest: Endpoint): void {
+    const le = this.#localEndpoint(dest.transport, isIP(dest.address) === 6 ? 6 : 4);
+    const host = le.address.includes(':') ? `[${le.address}]` : le.address;
+    req.headers.set('Via', `SIP/2.0/${dest.transport.toUpperCase()} ${host}:${le.port};branch=${newBranch()};rport`);
+    if (!req.headers.has('Max-Forwards')) req.headers.set('Max-Forwards', MAX_FORWARDS);
+    req.headers.set('Content-Length', String(req.body.length));
+  }
+
+  #host(): UaHost {
+    return {
+      clock: this.#clock,
+      timers: this.#cfg.timers,
+      logger: this.#log,
+      userAgent: this.#cfg.userAgent,
+      contact: (t) => this.#localUri(t),
+      startTransaction: async (req: SipRequest, hint: TransportName | undefined, dest?: Endpoint): Promise<ClientTransaction> => {
+        this.#checkOpen();
+        const d = dest ?? (await this.#resolve(req, hint));
+        this.#prepare(req, d);
+        return this.#transactions.sendRequest(req, d);
+      },
+      sendStateless: async (req: SipRequest, hint: TransportName | undefined): Promise<void> => {
+        this.#checkOpen();
+        const d = await this.#resolve(req, hint);
+        // A re-sent ACK keeps its Via: retransmissions of one ACK are the same request.
+        if (!req.headers.has('Via')) this.#prepare(req, d);
+        await this.#transactions.sendAck(req, d);
+      },
+      sendResponse: (res: SipResponse, inbound: Inbound): Promise<void> =>
+        this.#transport.sendResponse(res, { connectionId: inbound.connectionId, source: inbound.source }),
+      dialogCreated: (d: DialogImpl) => {
+        this.safeEmit('dialog', d);
+      },
+    };
+  }
+}
