@@ -4,9 +4,10 @@ import { TOKEN, endOfQuoted, skipWs } from './chars.js';
 
 /**
  * Parse `;name[=value]...` from `s[i..]` into `out` (keys lower-cased, null for flags, quoted
- * values kept with their quotes). Returns null on success or a short description of the fault.
+ * values kept with their quotes). Returns null on success or a short description of the fault. With `out` null
+ * the params are only validated.
  */
-export function parseHeaderParams(s: string, i: number, out: Map<string, string | null>): string | null {
+export function parseHeaderParams(s: string, i: number, out: Map<string, string | null> | null): string | null {
   const end = s.length;
   i = skipWs(s, i, end);
   while (i < end) {
@@ -19,30 +20,36 @@ export function parseHeaderParams(s: string, i: number, out: Map<string, string 
       i++;
     }
     if (i === ns) return 'empty parameter';
-    const name = s.slice(ns, i).toLowerCase();
+    const nameEnd = i;
     i = skipWs(s, i, end);
     let value: string | null = null;
+    let vs = -1;
+    let ve = -1;
     if (i < end && s.charCodeAt(i) === 61 /* = */) {
       i = skipWs(s, i + 1, end);
       if (i < end && s.charCodeAt(i) === 34) {
         const q = endOfQuoted(s, i, end);
         if (q < 0) return 'unterminated quoted string';
-        value = s.slice(i, q);
-        i = q;
+        vs = i;
+        ve = i = q;
       } else {
         // gen-value = token / host / quoted-string; IPv6 references bring ":" "[" "]".
-        const vs = i;
+        vs = i;
         while (i < end) {
           const c = s.charCodeAt(i);
           if (c === 59 || c === 32 || c === 9 || c === 44 || c === 34 || c === 60 || c === 62 || c < 32) break;
           i++;
         }
         if (i === vs) return 'empty parameter value';
-        value = s.slice(vs, i);
+        ve = i;
       }
       i = skipWs(s, i, end);
     }
-    out.set(name, value);
+    // Validation-only callers pass null: no strings are built.
+    if (out !== null) {
+      if (vs >= 0) value = s.slice(vs, ve);
+      out.set(s.slice(ns, nameEnd).toLowerCase(), value);
+    }
   }
   return null;
 }

@@ -114,23 +114,28 @@ function portOf(s: string, start: number, end: number): number {
   return n > 65535 ? -1 : n;
 }
 
-function parseUriParams(s: string, i: number, end: number, out: Map<string, string | null>): void {
+function parseUriParams(s: string, i: number, end: number, out: Map<string, string | null> | null): void {
   // uri-parameters = *( ";" uri-parameter ), split at ";" up to `end` ("?" or end of string).
   while (i < end) {
     let next = s.indexOf(';', i + 1);
     if (next < 0 || next > end) next = end;
-    const eq = s.indexOf('=', i + 1);
-    const hasVal = eq >= 0 && eq < next;
-    const rawName = s.slice(i + 1, hasVal ? eq : next);
-    if (rawName.length === 0) throw bad('Malformed URI parameter');
-    checkChars(s, i + 1, next, PARAMCHAR, 61);
-    const value = hasVal ? unescapeUri(s.slice(eq + 1, next)) : null;
-    out.set(unescapeUri(rawName).toLowerCase(), value);
+    let eq = -1;
+    for (let j = i + 1; j < next; j++) {
+      const c = s.charCodeAt(j);
+      if (c === 61 /* = */) {
+        if (eq < 0) eq = j;
+      } else if (c !== 37 && (c >= 128 || PARAMCHAR[c] === 0)) throw bad('Invalid character in URI');
+    }
+    if ((eq < 0 ? next : eq) === i + 1) throw bad('Malformed URI parameter');
+    if (out !== null) {
+      const value = eq >= 0 ? unescapeUri(s.slice(eq + 1, next)) : null;
+      out.set(unescapeUri(s.slice(i + 1, eq >= 0 ? eq : next)).toLowerCase(), value);
+    }
     i = next;
   }
 }
 
-function parseUriHeaders(s: string, i: number, out: Map<string, string>): void {
+function parseUriHeaders(s: string, i: number, out: Map<string, string> | null): void {
   const end = s.length;
   i++;
   while (i <= end) {
@@ -139,7 +144,7 @@ function parseUriHeaders(s: string, i: number, out: Map<string, string>): void {
     const eq = s.indexOf('=', i);
     if (eq < 0 || eq > next || eq === i) throw bad('Malformed URI header');
     checkChars(s, i, next, HNV, 61);
-    out.set(unescapeUri(s.slice(i, eq)), unescapeUri(s.slice(eq + 1, next)));
+    if (out !== null) out.set(unescapeUri(s.slice(i, eq)), unescapeUri(s.slice(eq + 1, next)));
     i = next + 1;
   }
 }
@@ -155,44 +160,59 @@ function checkChars(s: string, start: number, end: number, allowed: Uint8Array, 
 
 /** Parse a URI. Throws SipError(400) on malformed SIP/SIPS/tel URIs. */
 export function parseUri(s: string): SipUri {
+  return scanUri(s, true)!;
+}
+
+/** Validate a URI without building it (the parser's hot path). Throws SipError(400). */
+export function validateUri(s: string): void {
+  scanUri(s, false);
+}
+
+/** One grammar for parsing and validating: with build false nothing is allocated. */
+function scanUri(s: string, build: boolean): SipUri | null {
   const colon = s.indexOf(':');
   if (colon <= 0) throw bad('Malformed URI');
   const end = s.length;
-  if (hasForbidden(s, 0, end)) throw bad('Malformed URI');
+  if (hasForbidden(s, colon + 1, end)) throw bad('Malformed URI');
   const scheme = schemeOf(s, colon);
-  const params = new Map<string, string | null>();
-  const headers = new Map<string, string>();
   if (scheme !== 'sip' && scheme !== 'sips') {
     if (colon + 1 >= end) throw bad('Malformed URI');
     if (scheme === 'tel') {
       const semi = s.indexOf(';', colon + 1);
       const numEnd = semi < 0 ? end : semi;
       if (numEnd === colon + 1) throw bad('Malformed tel URI');
+      const params = build ? new Map<string, string | null>() : null;
       if (semi >= 0) parseUriParams(s, semi, end, params);
-      return { scheme, host: s.slice(colon + 1, numEnd), params, headers };
+      return build ? { scheme, host: s.slice(colon + 1, numEnd), params: params!, headers: new Map() } : null;
     }
-    return { scheme, host: s.slice(colon + 1), params, headers };
+    return build ? { scheme, host: s.slice(colon + 1), params: new Map(), headers: new Map() } : null;
   }
 
   let i = colon + 1;
-  const uri: SipUri = { scheme, host: '', params, headers };
+  const uri: SipUri | null = build ? { scheme, host: '', params: new Map(), headers: new Map() } : null;
   // userinfo ends at the first "@": user may hold ";" "?" "/" but never an unescaped "@".
   const at = s.indexOf('@', i);
   if (at >= 0) {
-    const pw = s.indexOf(':', i);
-    const userEnd = pw >= 0 && pw < at ? pw : at;
+    let userEnd = at;
+    for (let j = i; j < at; j++) {
+      const c = s.charCodeAt(j);
+      if (c === 58 /* : */) {
+        userEnd = j;
+        break;
+      }
+      if (c !== 37 && (c >= 128 || USER[c] === 0)) throw bad('Invalid character in URI');
+    }
     if (userEnd === i) throw bad('Malformed URI user');
-    checkChars(s, i, userEnd, USER, -1);
-    uri.user = unescapeUri(s.slice(i, userEnd));
-    if (userEnd < at) {
-      checkChars(s, userEnd + 1, at, PASSWORD, -1);
-      uri.password = unescapeUri(s.slice(userEnd + 1, at));
+    if (userEnd < at) checkChars(s, userEnd + 1, at, PASSWORD, -1);
+    if (uri !== null) {
+      uri.user = unescapeUri(s.slice(i, userEnd));
+      if (userEnd < at) uri.password = unescapeUri(s.slice(userEnd + 1, at));
     }
     i = at + 1;
   }
   const hostEnd = scanHost(s, i, end);
   if (hostEnd < 0) throw bad('Malformed URI host');
-  uri.host = s.slice(i, hostEnd);
+  if (uri !== null) uri.host = s.slice(i, hostEnd);
   i = hostEnd;
   if (i < end && s.charCodeAt(i) === 58 /* : */) {
     let pe = i + 1;
@@ -203,17 +223,31 @@ export function parseUri(s: string): SipUri {
     }
     const port = portOf(s, i + 1, pe);
     if (port < 0) throw bad('Malformed URI port');
-    uri.port = port;
+    if (uri !== null) uri.port = port;
     i = pe;
   }
   if (i === end) return uri;
   const q = s.indexOf('?', i);
   const paramsEnd = q < 0 ? end : q;
   const c = s.charCodeAt(i);
-  if (c === 59 /* ; */) parseUriParams(s, i, paramsEnd, params);
+  if (c === 59 /* ; */) parseUriParams(s, i, paramsEnd, uri === null ? null : uri.params);
   else if (c !== 63 /* ? */) throw bad('Malformed URI host');
-  if (q >= 0) parseUriHeaders(s, q, headers);
+  if (q >= 0) {
+    // Only the parser's Request-URI check needs to know headers exist without building them.
+    if (uri === null) lastHadHeaders = true;
+    parseUriHeaders(s, q, uri === null ? null : uri.headers);
+  }
   return uri;
+}
+
+/** Set by validateUri when the URI carried ?headers (RFC 3261 §19.1.1: not in a Request-URI). */
+export let lastHadHeaders = false;
+
+/** Validate and report whether the URI has a headers part. */
+export function validateUriHeaders(s: string): boolean {
+  lastHadHeaders = false;
+  scanUri(s, false);
+  return lastHadHeaders;
 }
 
 function schemeOf(s: string, colon: number): string {

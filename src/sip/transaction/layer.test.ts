@@ -229,6 +229,14 @@ describe.each(['udp', 'tcp'] as Proto[])('server transactions over %s', (proto) 
       }
     });
 
+    it('§8.2: an unreadable Max-Forwards gets 400 instead of reaching the TU', async () => {
+      const seen = collect();
+      await r.peer.send(request({ method: 'OPTIONS', via: [via('bad-mf')], maxForwards: null, extra: ['Max-Forwards: lots'] }));
+      const res = await recvUntil(r.peer, (m) => m.kind === 'response');
+      expect(isResponse(res, 400)).toBe(true);
+      expect(seen).toHaveLength(0);
+    });
+
     it('§8.2.2.2: a merged request (same From tag, Call-ID, CSeq, no To tag, other branch) -> 482', async () => {
       const seen = collect();
       await r.peer.send(request({ via: [via('m1')], callId: 'merge' }));

@@ -5,7 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import { systemClock, type Clock } from '../../lib/clock.js';
-import { InvalidStateError } from '../../lib/errors.js';
+import { InvalidStateError, SipError } from '../../lib/errors.js';
 import { moduleLogger, type Logger } from '../../lib/log.js';
 import { createResponse, newTag, type SipRequest } from '../message/index.js';
 import { safeEmit } from './base.js';
@@ -195,7 +195,7 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> imple
       return;
     }
 
-    const reject = this.#check(req, method);
+    const reject = this.#checkOrBadRequest(req, method);
     const st = this.#createServer(inbound, method, reject === undefined);
     if (reject) {
       this.stats.rejected++;
@@ -207,6 +207,17 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> imple
       return;
     }
     st.start();
+  }
+
+  /** A header the checks need but cannot parse (a later Via, Max-Forwards) becomes its SipError's
+   *  response (400) rather than a silent drop. */
+  #checkOrBadRequest(req: SipRequest, method: string): { status: number; reason: string } | undefined {
+    try {
+      return this.#check(req, method);
+    } catch (err) {
+      if (err instanceof SipError) return { status: err.status, reason: err.reason };
+      throw err;
+    }
   }
 
   /** The checks a new request gets before the TU sees it, in the order of API.md. */

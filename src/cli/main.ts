@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// Composition root for `npm start`: loads the config, starts the embedded SIP stack on the
+// configured addresses with the default UA core, and shuts down cleanly on SIGINT / SIGTERM.
+import { Command } from 'commander';
+import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../config/load.js';
+import { ConfigError } from '../lib/errors.js';
+import { rootLogger } from '../lib/log.js';
+import { attachDefaultCore } from '../sip/core.js';
+import { SipStack } from '../sip/stack.js';
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command()
+    .name('switchboard')
+    .description('Self-hosted telephony engine for call centres')
+    .option('-c, --config <file>', 'configuration file', DEFAULT_CONFIG_PATH)
+    .parse(argv);
+  const opts = program.opts<{ config: string }>();
+
+  let config;
+  try {
+    config = loadConfigFile(opts.config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`switchboard: config error: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (!process.env.LOG_LEVEL) rootLogger.level = config.log.level;
+  const log = rootLogger.child({ module: 'cli' });
+
+  const stack = await SipStack.start(config.sip, { logger: rootLogger.child({ module: 'sip' }) });
+  attachDefaultCore(stack);
+  for (const ep of stack.endpoints) {
+    log.info({ transport: ep.transport, address: ep.address, port: ep.port }, 'sip listening');
+  }
+  log.info({ config: opts.config }, 'switchboard started');
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, 5000);
+    force.unref();
+    stack.close().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // Bad input must never take the process down; a bug that escapes is logged, not fatal.
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection'));
+}
+
+main(process.argv).catch((err: unknown) => {
+  process.stderr.write(`switchboard: ${(err as Error)?.stack ?? String(err)}\n`);
+  process.exit(1);
+});
