@@ -17,6 +17,7 @@ export interface ParsedCache {
   headers: Headers;
   version: number;
   vias?: Via[];
+  topVia?: Via;
   from?: NameAddr;
   to?: NameAddr;
   cseq?: CSeq;
@@ -92,10 +93,11 @@ abstract class SipMessageBase {
 
   topVia(): Via {
     const c = this.#c();
+    if (c.topVia !== undefined) return c.topVia;
     if (c.vias !== undefined && c.vias.length > 0) return c.vias[0];
     const v = this.headers.get('Via');
     if (v === undefined) throw missing('Via');
-    return parseVia(v);
+    return (c.topVia = parseVia(v));
   }
 
   /** Contact bindings; empty for the "*" wildcard (see isWildcardContact()). */

@@ -3,7 +3,7 @@
 import { SipError } from '../../lib/errors.js';
 import { TOKEN, endOfQuoted, quote, skipWs, skipWsBack, unquote } from './chars.js';
 import { formatParams, parseHeaderParams } from './params.js';
-import { formatUri, parseUri, type SipUri } from './uri.js';
+import { formatUri, parseUri, validateUri, type SipUri } from './uri.js';
 
 export interface NameAddr {
   /** Unescaped display name (quotes removed); absent when none was given. */
@@ -29,6 +29,16 @@ function isTokenRun(s: string, start: number, end: number): boolean {
 
 /** Parse a name-addr or addr-spec with trailing header params. Throws SipError(400). */
 export function parseNameAddr(s: string): NameAddr {
+  return scanNameAddr(s, true)!;
+}
+
+/** Validate without building anything (the parser's hot path). Throws SipError(400). */
+export function validateNameAddr(s: string): void {
+  scanNameAddr(s, false);
+}
+
+/** One grammar for both: with build false no strings, Maps or objects are allocated. */
+function scanNameAddr(s: string, build: boolean): NameAddr | null {
   const end = s.length;
   let i = skipWs(s, 0, end);
   if (i === end) throw bad('Empty address');
@@ -37,7 +47,7 @@ export function parseNameAddr(s: string): NameAddr {
   if (s.charCodeAt(i) === 34 /* " */) {
     const q = endOfQuoted(s, i, end);
     if (q < 0) throw bad('Unterminated quoted string');
-    displayName = unquote(s, i + 1, q - 1);
+    if (build) displayName = unquote(s, i + 1, q - 1);
     lt = skipWs(s, q, end);
     if (lt >= end || s.charCodeAt(lt) !== 60) throw bad('Expected <URI> after display name');
   } else {
@@ -45,17 +55,19 @@ export function parseNameAddr(s: string): NameAddr {
     if (lt >= 0) {
       const dnEnd = skipWsBack(s, i, lt);
       if (!isTokenRun(s, i, dnEnd)) throw bad('Invalid display name');
-      if (dnEnd > i) displayName = s.slice(i, dnEnd);
+      if (build && dnEnd > i) displayName = s.slice(i, dnEnd);
     }
   }
-  const params = new Map<string, string | null>();
-  let uri: SipUri;
+  const params = build ? new Map<string, string | null>() : null;
+  let uri: SipUri | null = null;
   let rest: number;
   if (lt >= 0) {
     const gt = s.indexOf('>', lt + 1);
     if (gt < 0) throw bad('Unterminated <URI>');
     // parseUri rejects whitespace, so "< sip:x@y >" is refused (RFC 4475 §3.1.2.14).
-    uri = parseUri(s.slice(lt + 1, gt));
+    const raw = s.slice(lt + 1, gt);
+    if (build) uri = parseUri(raw);
+    else validateUri(raw);
     rest = gt + 1;
   } else {
     // addr-spec: params after the URI belong to the header, and the URI may not contain
@@ -65,12 +77,14 @@ export function parseNameAddr(s: string): NameAddr {
     const uriEnd = skipWsBack(s, i, semi);
     const raw = s.slice(i, uriEnd);
     if (raw.indexOf('?') >= 0 || raw.indexOf(',') >= 0) throw bad('URI with ? or , must be enclosed in <>');
-    uri = parseUri(raw);
+    if (build) uri = parseUri(raw);
+    else validateUri(raw);
     rest = semi;
   }
   const err = parseHeaderParams(s, rest, params);
   if (err !== null) throw bad(`Malformed address parameters (${err})`);
-  const na: NameAddr = { uri, params };
+  if (!build) return null;
+  const na: NameAddr = { uri: uri!, params: params! };
   if (displayName !== undefined) na.displayName = displayName;
   return na;
 }

@@ -56,6 +56,34 @@ for (const n of [...CANONICAL, 'From']) {
 }
 for (const [c, n] of Object.entries(COMPACT)) KNOWN.set(c, KNOWN.get(n.toLowerCase())!);
 
+/**
+ * Known names bucketed by (length, lower-case first char) so the parser can identify a header
+ * name in place, without slicing it out of the header block or hashing it.
+ */
+const BUCKETS = new Map<number, Array<[string, HeaderName]>>();
+for (const [lower, h] of KNOWN) {
+  const k = lower.length * 128 + lower.charCodeAt(0);
+  let b = BUCKETS.get(k);
+  if (b === undefined) BUCKETS.set(k, (b = []));
+  b.push([lower, h]);
+}
+
+/** The known header named by s[start, end) (any case), or undefined. Allocation-free. */
+export function knownHeaderAt(s: string, start: number, end: number): HeaderName | undefined {
+  const b = BUCKETS.get((end - start) * 128 + (s.charCodeAt(start) | 0x20));
+  if (b === undefined) return undefined;
+  outer: for (let k = 0; k < b.length; k++) {
+    const lower = b[k][0];
+    for (let i = 1; i < lower.length; i++) {
+      let c = s.charCodeAt(start + i);
+      if (c >= 65 && c <= 90) c |= 0x20;
+      if (c !== lower.charCodeAt(i)) continue outer;
+    }
+    return b[k][1];
+  }
+  return undefined;
+}
+
 /** Bound on cached raw spellings: hostile peers can invent unlimited header names. */
 const MAX_CACHE = 2048;
 const cache = new Map<string, HeaderName>();

@@ -7,8 +7,8 @@ import { TOKEN, parseDigits, skipWs, skipWsBack } from './chars.js';
 import { SipParseError } from './errors.js';
 import { Headers } from './headers.js';
 import { SipRequest, SipResponse, type SipMessage } from './message.js';
-import { headerName } from './names.js';
-import { parseUri, type SipUri } from './uri.js';
+import { headerName, knownHeaderAt } from './names.js';
+import { validateUriHeaders } from './uri.js';
 import { HeaderChecks, MAX_CONTENT_LENGTH } from './validate.js';
 
 export { MAX_CONTENT_LENGTH };
@@ -185,7 +185,7 @@ function parseInner(buf: Buffer): SipMessage {
       err ??= new SipError(400, 'Bad Request - Malformed header name');
       continue;
     }
-    const hn = headerName(h.slice(ls, nameEnd));
+    const hn = knownHeaderAt(h, ls, nameEnd) ?? headerName(h.slice(ls, nameEnd));
     names.push(hn.name);
     keys.push(hn.key);
     values.push(value);
@@ -196,33 +196,33 @@ function parseInner(buf: Buffer): SipMessage {
   const headers = Headers.fromParsed(names, keys, values);
   msg.headers = headers;
   // The partial message's body: what the datagram holds, bounded by Content-Length if sane.
-  const { vias, from, to, cseq, contacts, contentLength } = chk;
+  const { cseq, contentLength } = chk;
   const avail = buf.length - bodyStart;
   msg.body = buf.subarray(bodyStart, contentLength >= 0 && contentLength <= avail ? bodyStart + contentLength : buf.length);
 
   if (startErr !== undefined) fail(startErr.status, startErr.reason, msg);
   if (err !== undefined) fail(err.status, err.reason, msg);
-  if (vias === undefined || vias.length === 0) fail(400, 'Bad Request - Missing Via', msg);
-  if (from === undefined) fail(400, 'Bad Request - Missing From', msg);
-  if (to === undefined) fail(400, 'Bad Request - Missing To', msg);
+  if (chk.viaCount === 0) fail(400, 'Bad Request - Missing Via', msg);
+  if (!chk.fromSeen) fail(400, 'Bad Request - Missing From', msg);
+  if (!chk.toSeen) fail(400, 'Bad Request - Missing To', msg);
   if (!chk.callIdSeen) fail(400, 'Bad Request - Missing Call-ID', msg);
   if (cseq === undefined) fail(400, 'Bad Request - Missing CSeq', msg);
-  let requestUri: SipUri | undefined;
   if (msg.kind === 'request') {
     // RFC 3261 §8.2.3 / RFC 4475 §3.1.2.17: the CSeq method must match the request method.
     if (cseq.method !== msg.method) fail(400, 'Bad Request - CSeq method does not match', msg);
+    let hasHeaders = false;
     try {
-      requestUri = parseUri(msg.uri);
+      hasHeaders = validateUriHeaders(msg.uri);
     } catch {
       fail(400, 'Bad Request - Malformed Request-URI', msg);
     }
     // RFC 3261 §19.1.1 table: URI headers are not allowed in a Request-URI (RFC 4475 §3.1.2.11).
-    if (requestUri.headers.size > 0) fail(400, 'Bad Request - Headers in Request-URI', msg);
+    if (hasHeaders) fail(400, 'Bad Request - Headers in Request-URI', msg);
   }
   // RFC 3261 §18.3: a datagram shorter than Content-Length is an error; longer is truncated.
   if (contentLength > avail) fail(400, 'Bad Request - Content-Length exceeds body', msg);
 
-  msg.seedCache({ headers, version: headers.version, vias, from, to, cseq, contacts, requestUri, requestUriRaw: requestUri ? (msg as SipRequest).uri : undefined });
+  msg.seedCache({ headers, version: headers.version, topVia: chk.topVia, cseq });
   return msg;
 }
 

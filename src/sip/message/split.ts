@@ -3,6 +3,8 @@
 
 /** Index of the first top-level comma at or after `start`, or -1. */
 export function topLevelComma(s: string, start: number = 0): number {
+  // Most values hold no comma at all: let the native search rule that out.
+  if (s.indexOf(',', start) < 0) return -1;
   let angle = false;
   for (let i = start; i < s.length; i++) {
     const c = s.charCodeAt(i);

@@ -173,10 +173,10 @@ function scanUri(s: string, build: boolean): SipUri | null {
   const colon = s.indexOf(':');
   if (colon <= 0) throw bad('Malformed URI');
   const end = s.length;
-  if (hasForbidden(s, colon + 1, end)) throw bad('Malformed URI');
   const scheme = schemeOf(s, colon);
   if (scheme !== 'sip' && scheme !== 'sips') {
-    if (colon + 1 >= end) throw bad('Malformed URI');
+    // SIP URIs are checked char by char against their grammar below; the rest only for these.
+    if (colon + 1 >= end || hasForbidden(s, colon + 1, end)) throw bad('Malformed URI');
     if (scheme === 'tel') {
       const semi = s.indexOf(';', colon + 1);
       const numEnd = semi < 0 ? end : semi;
@@ -241,7 +241,7 @@ function scanUri(s: string, build: boolean): SipUri | null {
 }
 
 /** Set by validateUri when the URI carried ?headers (RFC 3261 §19.1.1: not in a Request-URI). */
-export let lastHadHeaders = false;
+let lastHadHeaders = false;
 
 /** Validate and report whether the URI has a headers part. */
 export function validateUriHeaders(s: string): boolean {

@@ -4,9 +4,9 @@
 import { SipError } from '../../lib/errors.js';
 import { parseDigits } from './chars.js';
 import { parseCSeq, type CSeq } from './cseq.js';
-import { strictElements } from './message.js';
-import { parseNameAddr, type NameAddr } from './name-addr.js';
-import { parseVia, type Via } from './via.js';
+import { validateNameAddr } from './name-addr.js';
+import { splitList, topLevelComma } from './split.js';
+import { parseVia, validateVia, type Via } from './via.js';
 
 /** Largest Content-Length we accept at all; real limits are the transport's maxMessageBytes. */
 export const MAX_CONTENT_LENGTH = 0x7fffffff;
@@ -22,12 +22,17 @@ function multiple(name: string): SipError {
   return new SipError(400, `Bad Request - Multiple ${name}`);
 }
 
+/**
+ * Validates header by header. Only the top Via and CSeq are kept parsed (every request needs
+ * them); From, To, Contact and the other Vias are checked by the same grammar without
+ * allocating, and parsed later only if someone asks.
+ */
 export class HeaderChecks {
-  vias: Via[] | undefined;
-  from: NameAddr | undefined;
-  to: NameAddr | undefined;
+  topVia: Via | undefined;
+  viaCount = 0;
+  fromSeen = false;
+  toSeen = false;
   cseq: CSeq | undefined;
-  contacts: NameAddr[] | undefined;
   callIdSeen = false;
   maxForwardsSeen = false;
   contentTypeSeen = false;
@@ -38,16 +43,18 @@ export class HeaderChecks {
     try {
       switch (key) {
         case 'via':
-          this.vias ??= [];
-          for (const el of strictElements(value)) this.vias.push(parseVia(el));
+          if (topLevelComma(value) < 0) this.#via(value);
+          else for (const el of splitList(value, [], true)) this.#via(el);
           return undefined;
         case 'from':
-          if (this.from !== undefined) return multiple(name);
-          this.from = parseNameAddr(value);
+          if (this.fromSeen) return multiple(name);
+          this.fromSeen = true;
+          validateNameAddr(value);
           return undefined;
         case 'to':
-          if (this.to !== undefined) return multiple(name);
-          this.to = parseNameAddr(value);
+          if (this.toSeen) return multiple(name);
+          this.toSeen = true;
+          validateNameAddr(value);
           return undefined;
         case 'call-id':
           if (this.callIdSeen) return multiple(name);
@@ -72,8 +79,9 @@ export class HeaderChecks {
           this.contentTypeSeen = true;
           return undefined;
         case 'contact':
-          this.contacts ??= [];
-          for (const el of strictElements(value)) if (el !== '*') this.contacts.push(parseNameAddr(el));
+          if (topLevelComma(value) < 0) {
+            if (value !== '*') validateNameAddr(value);
+          } else for (const el of splitList(value, [], true)) if (el !== '*') validateNameAddr(el);
           return undefined;
         case 'date':
           return DATE.test(value) ? undefined : malformed(name);
@@ -83,6 +91,11 @@ export class HeaderChecks {
     } catch {
       return malformed(name);
     }
+  }
+
+  #via(v: string): void {
+    if (this.viaCount++ === 0) this.topVia = parseVia(v);
+    else validateVia(v);
   }
 }
 

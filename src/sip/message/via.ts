@@ -34,24 +34,36 @@ function token(s: string, i: number, end: number): number {
 
 /** Parse ONE via-parm (callers split the header value at top-level commas). */
 export function parseVia(s: string): Via {
+  return scanVia(s, true)!;
+}
+
+/** Validate one via-parm without building it. Throws SipError(400). */
+export function validateVia(s: string): void {
+  scanVia(s, false);
+}
+
+function scanVia(s: string, build: boolean): Via | null {
   const end = s.length;
   // sent-protocol = protocol-name SLASH protocol-version SLASH transport, SWS around "/".
   let i = skipWs(s, 0, end);
   let j = token(s, i, end);
   if (j === i) throw bad();
-  const name = s.slice(i, j);
+  const ns = i;
+  const ne = j;
   i = skipWs(s, j, end);
   if (s.charCodeAt(i) !== 47) throw bad();
   i = skipWs(s, i + 1, end);
   j = token(s, i, end);
   if (j === i) throw bad();
-  const version = s.slice(i, j);
+  const vs = i;
+  const ve = j;
   i = skipWs(s, j, end);
   if (s.charCodeAt(i) !== 47) throw bad();
   i = skipWs(s, i + 1, end);
   j = token(s, i, end);
   if (j === i) throw bad();
-  const transport = s.slice(i, j).toUpperCase();
+  const ts = i;
+  const te = j;
   i = skipWs(s, j, end);
   if (i === j) throw bad(); // LWS required before sent-by
   // sent-by = host [ COLON port ]
@@ -73,13 +85,13 @@ export function parseVia(s: string): Via {
     }
     if (i === hs) throw bad();
   }
-  const protocol = name === 'SIP' && version === '2.0' ? 'SIP/2.0' : `${name.toUpperCase()}/${version}`;
-  const via: Via = { protocol, transport, host: s.slice(hs, i), params: new Map() };
+  const he = i;
   i = skipWs(s, i, end);
+  let port = -1;
   if (i < end && s.charCodeAt(i) === 58 /* : */) {
     i = skipWs(s, i + 1, end);
     const ps = i;
-    let port = 0;
+    port = 0;
     while (i < end) {
       const c = s.charCodeAt(i) - 48;
       if (c < 0 || c > 9) break;
@@ -87,8 +99,16 @@ export function parseVia(s: string): Via {
       i++;
     }
     if (i === ps || i - ps > 5 || port > 65535) throw bad();
-    via.port = port;
   }
+  if (!build) {
+    if (parseHeaderParams(s, i, null) !== null) throw bad();
+    return null;
+  }
+  const name = s.slice(ns, ne);
+  const version = s.slice(vs, ve);
+  const protocol = name === 'SIP' && version === '2.0' ? 'SIP/2.0' : `${name.toUpperCase()}/${version}`;
+  const via: Via = { protocol, transport: transportName(s, ts, te), host: s.slice(hs, he), params: new Map() };
+  if (port >= 0) via.port = port;
   if (parseHeaderParams(s, i, via.params) !== null) throw bad();
   const p = via.params;
   if (p.size > 0) {
@@ -118,6 +138,21 @@ export function parseVia(s: string): Via {
     }
   }
   return via;
+}
+
+/** Upper-case transport, without allocating for the common spellings. */
+function transportName(s: string, start: number, end: number): string {
+  const t = s.slice(start, end);
+  switch (t) {
+    case 'UDP':
+    case 'TCP':
+    case 'TLS':
+    case 'WS':
+    case 'WSS':
+      return t;
+    default:
+      return t.toUpperCase();
+  }
 }
 
 /** Serialise from `params` (the source of truth for order); the typed fields override values. */
