@@ -54,3 +54,69 @@ describe('config loading', () => {
     expect(() => loadConfigFile('/nonexistent/switchboard.yaml')).toThrow(ConfigError);
   });
 });
+
+describe('config: registrar section', () => {
+  it('ships demo extensions 1001-1004 and the documented defaults', () => {
+    const cfg = loadConfigFile('config/switchboard.yaml');
+    expect(cfg.registrar).toMatchObject({
+      realm: 'switchboard.local',
+      minExpires: 60,
+      maxExpires: 3600,
+      defaultExpires: 3600,
+      nonceTtlSeconds: 300,
+      ban: { maxFailures: 5, windowSeconds: 60, banSeconds: 300 },
+      database: 'data/switchboard.db',
+    });
+    expect(cfg.registrar.extensions.map((e) => [e.user, e.password])).toEqual([
+      ['1001', '1001pass'],
+      ['1002', '1002pass'],
+      ['1003', '1003pass'],
+      ['1004', '1004pass'],
+    ]);
+    expect(cfg.registrar.extensions[0]!.name).toBe('Agent One');
+  });
+
+  it('fills registrar defaults when the section is omitted', () => {
+    const cfg = parseConfig(minimal, 'test.yaml');
+    expect(cfg.registrar).toEqual({
+      realm: 'switchboard.local',
+      minExpires: 60,
+      maxExpires: 3600,
+      defaultExpires: 3600,
+      nonceTtlSeconds: 300,
+      ban: { maxFailures: 5, windowSeconds: 60, banSeconds: 300 },
+      database: 'data/switchboard.db',
+      extensions: [],
+    });
+  });
+
+  it('reads extensions without a name', () => {
+    const cfg = parseConfig(`${minimal}registrar:\n  extensions:\n    - { user: alice, password: s3cret }\n`, 'test.yaml');
+    expect(cfg.registrar.extensions).toEqual([{ user: 'alice', password: 's3cret' }]);
+  });
+
+  const reg = (body: string): string => `${minimal}registrar:\n${body}`;
+  it.each([
+    [
+      'duplicate user',
+      reg(`  extensions:\n    - { user: '1001', password: a }\n    - { user: '1002', password: b }\n    - { user: '1001', password: c }\n`),
+      8, 15, /registrar\.extensions\[2\]\.user: duplicate extension "1001"/,
+    ],
+    ['unquoted numeric user', reg(`  extensions:\n    - { user: 1001, password: a }\n`), 6, 15, /must be a string/],
+    ['missing password', reg(`  extensions:\n    - { user: '1001' }\n`), 6, 7, /registrar\.extensions\[0\]\.password: is required/],
+    ['empty password', reg(`  extensions:\n    - { user: '1001', password: '' }\n`), 6, 33, /must not be empty/],
+    ['user with a space', reg(`  extensions:\n    - { user: 'a b', password: x }\n`), 6, 15, /SIP user part/],
+    ['unknown extension key', reg(`  extensions:\n    - { user: '1001', password: x, pin: 1 }\n`), 6, 36, /unknown key/],
+    ['minExpires zero', reg(`  minExpires: 0\n`), 5, 15, /must be >= 1/],
+    ['maxExpires below minExpires', reg(`  minExpires: 600\n  maxExpires: 60\n  defaultExpires: 600\n`), 5, 3, /maxExpires must not be smaller/],
+    ['defaultExpires outside the range', reg(`  defaultExpires: 7200\n`), 5, 3, /defaultExpires must lie between/],
+    ['ban maxFailures not a number', reg(`  ban: { maxFailures: many }\n`), 5, 23, /registrar\.ban\.maxFailures: must be an integer/],
+    ['realm with a quote', reg(`  realm: 'a"b'\n`), 5, 10, /without quotes/],
+    ['extensions not a list', reg(`  extensions: { user: '1001' }\n`), 5, 15, /must be a list/],
+  ])('%s is a ConfigError at file:line:col', (_name, text, line, col, message) => {
+    const err = errorOf(text);
+    expect(err.file).toBe('test.yaml');
+    expect(err.detail).toMatch(message);
+    expect([err.line, err.col]).toEqual([line, col]);
+  });
+});

@@ -80,7 +80,15 @@ export function parseConfig(text: string, file: string): SwitchboardConfig {
         if (schema.minItems !== undefined && node.items.length < schema.minItems) {
           return fail(node, path, `needs at least ${schema.minItems} item(s)`);
         }
-        return node.items.map((item, i) => walk(schema.items, item as Node, `${path}[${i}]`, node));
+        const items = node.items.map((item, i) => walk(schema.items, item as Node, `${path}[${i}]`, node));
+        const problem = schema.check?.(items);
+        if (problem) {
+          const item = node.items[problem.index] as Node | undefined;
+          const field = problem.key && isMap(item) ? (item.get(problem.key, true) as Node | undefined) : undefined;
+          const where = problem.key ? `${path}[${problem.index}].${problem.key}` : `${path}[${problem.index}]`;
+          return fail(field ?? item ?? node, where, problem.detail);
+        }
+        return items;
       }
       default: {
         if (!isScalar(node)) return fail(node, path, `must be a ${schema.kind === 'int' ? 'number' : schema.kind}`);

@@ -1,5 +1,5 @@
 // A small declarative schema for the YAML config: each field says its type, limits and default.
-// The walker in validate.ts reports every violation with the YAML position of the offending node.
+// The walker in load.ts reports every violation with the YAML position of the offending node.
 
 export type FieldSchema =
   | { kind: 'string'; default?: string; nonEmpty?: boolean; pattern?: RegExp; patternHint?: string }
@@ -7,7 +7,14 @@ export type FieldSchema =
   | { kind: 'bool'; default?: boolean }
   | { kind: 'enum'; values: readonly string[]; default?: string }
   | { kind: 'object'; fields: Record<string, FieldSchema>; optional?: boolean; check?: (v: any) => string | undefined }
-  | { kind: 'array'; items: FieldSchema; default?: unknown[]; minItems?: number };
+  | { kind: 'array'; items: FieldSchema; default?: unknown[]; minItems?: number; check?: (items: any[]) => ItemProblem | undefined };
+
+/** A problem with one list item, reported at that item (or at its `key` field when given). */
+export interface ItemProblem {
+  index: number;
+  key?: string;
+  detail: string;
+}
 
 const transports = ['udp', 'tcp', 'tls', 'ws', 'wss'] as const;
 
@@ -32,6 +39,58 @@ export const listenSchema: FieldSchema = {
     (v.transport === 'tls' || v.transport === 'wss') && !v.tls
       ? `transport ${v.transport} needs tls: { cert, key }`
       : undefined,
+};
+
+/** One agent phone / softphone that may REGISTER (digest username = extension). */
+export const extensionSchema: FieldSchema = {
+  kind: 'object',
+  fields: {
+    // Quoted in YAML ('1001'): an unquoted number is not a string and is reported as such.
+    user: { kind: 'string', nonEmpty: true, pattern: /^[A-Za-z0-9._~!$&'()*+,;=-]{1,64}$/, patternHint: 'a SIP user part (letters, digits, . _ - ...; at most 64)' },
+    password: { kind: 'string', nonEmpty: true },
+    name: { kind: 'string', nonEmpty: true, default: undefined },
+  },
+};
+
+export const registrarSchema: FieldSchema = {
+  kind: 'object',
+  fields: {
+    // Digest realm (RFC 3261 §22.1) and the domain of every AOR we register.
+    realm: { kind: 'string', nonEmpty: true, pattern: /^[^"\\\r\n]+$/, patternHint: 'text without quotes, backslashes or line breaks', default: 'switchboard.local' },
+    minExpires: { kind: 'int', min: 1, max: 86_400, default: 60 },
+    maxExpires: { kind: 'int', min: 1, max: 2 ** 31 - 1, default: 3600 },
+    defaultExpires: { kind: 'int', min: 1, max: 2 ** 31 - 1, default: 3600 },
+    nonceTtlSeconds: { kind: 'int', min: 10, max: 86_400, default: 300 },
+    ban: {
+      kind: 'object',
+      fields: {
+        maxFailures: { kind: 'int', min: 1, max: 10_000, default: 5 },
+        windowSeconds: { kind: 'int', min: 1, max: 86_400, default: 60 },
+        banSeconds: { kind: 'int', min: 1, max: 30 * 86_400, default: 300 },
+      },
+    },
+    database: { kind: 'string', nonEmpty: true, default: 'data/switchboard.db' },
+    extensions: {
+      kind: 'array',
+      items: extensionSchema,
+      default: [],
+      check: (items: { user: string }[]) => {
+        const seen = new Set<string>();
+        for (let i = 0; i < items.length; i++) {
+          const user = items[i]!.user;
+          if (seen.has(user)) return { index: i, key: 'user', detail: `duplicate extension ${JSON.stringify(user)}` };
+          seen.add(user);
+        }
+        return undefined;
+      },
+    },
+  },
+  check: (r: { minExpires: number; maxExpires: number; defaultExpires: number }) =>
+    r.maxExpires < r.minExpires
+      ? 'maxExpires must not be smaller than minExpires'
+      : r.defaultExpires < r.minExpires || r.defaultExpires > r.maxExpires
+        ? 'defaultExpires must lie between minExpires and maxExpires'
+        : undefined,
 };
 
 export const configSchema: FieldSchema = {
@@ -61,6 +120,7 @@ export const configSchema: FieldSchema = {
         userAgent: { kind: 'string', nonEmpty: true, default: 'Switchboard' },
       },
     },
+    registrar: registrarSchema,
     log: {
       kind: 'object',
       fields: {

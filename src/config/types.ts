@@ -37,11 +37,47 @@ export interface SipConfig {
   userAgent: string;
 }
 
+/** An extension (agent phone) allowed to REGISTER. */
+export interface RegistrarExtensionConfig {
+  /** SIP user part and digest username, e.g. "1001". */
+  user: string;
+  password: string;
+  /** Display name, e.g. "Agent One". */
+  name?: string;
+}
+
+/** Failed-authentication rate limiting per source address. */
+export interface RegistrarBanConfig {
+  /** Failures within windowSeconds that start a ban. */
+  maxFailures: number;
+  windowSeconds: number;
+  /** How long a banned source gets 403 to everything. */
+  banSeconds: number;
+}
+
+export interface RegistrarConfig {
+  /** Digest realm and the domain part of every registered AOR. */
+  realm: string;
+  /** Shorter registrations get 423 Interval Too Brief (RFC 3261 §10.3 step 5), seconds. */
+  minExpires: number;
+  /** Longer registrations are shortened to this, seconds. */
+  maxExpires: number;
+  /** Used when a REGISTER gives no expiry, seconds. */
+  defaultExpires: number;
+  /** Digest nonce lifetime; older nonces get a stale=true challenge, seconds. */
+  nonceTtlSeconds: number;
+  ban: RegistrarBanConfig;
+  /** SQLite database file (bindings, event log), relative to the working directory. */
+  database: string;
+  extensions: RegistrarExtensionConfig[];
+}
+
 export interface LogConfig {
   level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
 export interface SwitchboardConfig {
   sip: SipConfig;
+  registrar: RegistrarConfig;
   log: LogConfig;
 }
