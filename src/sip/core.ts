@@ -2,7 +2,8 @@
 // out-of-dialog request with a clean final response — never silence — so that monitoring
 // (OPTIONS pings) works and callers fail fast instead of retransmitting into the void.
 //
-//   OPTIONS                                   200 + Allow, Accept, Supported, Server (Max-Forwards 0 too)
+//   OPTIONS                                   200 + Allow, Accept (application/sdp first), Supported, Server
+//                                             (Max-Forwards 0 too)
 //   INVITE                                    480 Temporarily Unavailable (no application takes calls yet)
 //   REGISTER, SUBSCRIBE, PUBLISH, MESSAGE,
 //   REFER                                     405 Method Not Allowed + Allow (known, not offered here)
@@ -10,6 +11,7 @@
 //   any other method                          501 Not Implemented
 //   ACK, CANCEL                               never reach the TU (dialog / transaction layer)
 import type { IncomingRequest } from './dialog/types.js';
+import { DEFAULT_CAPABILITIES, type UasCapabilities } from './dialog/uas-checks.js';
 import type { SipStack } from './stack.js';
 
 /** The methods this engine implements (RFC 3261 §20.5 Allow). */
@@ -18,6 +20,8 @@ export const DEFAULT_ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS';
 export interface DefaultCoreOptions {
   /** Allow header value; default DEFAULT_ALLOW. */
   allow?: string;
+  /** Body types and option tags for OPTIONS' Accept / Supported; the stack's capabilities. */
+  capabilities?: Pick<UasCapabilities, 'accept' | 'supported'>;
 }
 
 interface CoreAnswer {
@@ -28,20 +32,21 @@ interface CoreAnswer {
 /** Pure: the default core's answer to an out-of-dialog request of `method`. */
 export function defaultCoreResponse(method: string, opts: DefaultCoreOptions = {}): CoreAnswer | undefined {
   const allow = opts.allow ?? DEFAULT_ALLOW;
+  const caps = opts.capabilities ?? DEFAULT_CAPABILITIES;
   switch (method.toUpperCase()) {
     case 'ACK':
     case 'CANCEL':
       // RFC 3261 §17.1.1.3 / §9.2: never answered by a UA core.
       return undefined;
     case 'OPTIONS':
-      // RFC 3261 §11.2: 200 listing our capabilities. Supported stays empty: no extension
-      // (100rel, timer, replaces) is implemented yet, and RFC 3261 §20.37 allows an empty list.
+      // RFC 3261 §11.2: 200 listing our capabilities (application/sdp first). Supported is
+      // empty until an extension (100rel, timer, replaces) exists; §20.37 allows an empty list.
       return {
         status: 200,
         headers: [
           ['Allow', allow],
-          ['Accept', 'application/sdp'],
-          ['Supported', ''],
+          ['Accept', caps.accept.join(', ')],
+          ['Supported', caps.supported.join(', ')],
         ],
       };
     case 'INVITE':
@@ -77,7 +82,8 @@ export function answerWithDefaultCore(req: IncomingRequest, opts: DefaultCoreOpt
 
 /** Attaches the default core to a stack's 'request' event; returns a function that detaches it. */
 export function attachDefaultCore(stack: SipStack, opts: DefaultCoreOptions = {}): () => void {
-  const onRequest = (req: IncomingRequest): void => answerWithDefaultCore(req, opts);
+  const o: DefaultCoreOptions = { capabilities: stack.capabilities, ...opts };
+  const onRequest = (req: IncomingRequest): void => answerWithDefaultCore(req, o);
   stack.on('request', onRequest);
   return () => {
     stack.off('request', onRequest);

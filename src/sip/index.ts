@@ -2,7 +2,7 @@
 // default UA core, the dialog/request interfaces and the message toolkit they need. Nothing here
 // exposes a layer's internals; implementation classes stay behind their interfaces.
 export { SipStack, type SipStackEvents, type SipStackOptions, type SipStackStats, type NewRequestOptions } from './stack.js';
-export { attachDefaultCore, defaultCoreResponse, DEFAULT_ALLOW, type DefaultCoreOptions } from './core.js';
+export { attachDefaultCore, answerWithDefaultCore, defaultCoreResponse, DEFAULT_ALLOW, type DefaultCoreOptions } from './core.js';
 export type {
   AckInfo,
   BodyOptions,
@@ -27,6 +27,7 @@ export type {
   StackDump,
 } from './dialog/types.js';
 export { dialogId, parseDialogId } from './dialog/rules.js';
+export { DEFAULT_CAPABILITIES, checkIncomingRequest, type UasCapabilities } from './dialog/uas-checks.js';
 export type { DialogLayerStats } from './dialog/layer.js';
 export type { Endpoint, Inbound } from './transport/index.js';
 export {

@@ -6,17 +6,19 @@
 // Contact) and the next-hop choice (RFC 3263 without SRV) happen here.
 import { isIP } from 'node:net';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { InvalidStateError } from '../lib/errors.js';
+import { InvalidStateError, SipError } from '../lib/errors.js';
 import { moduleLogger, type Logger } from '../lib/log.js';
 import type { SipConfig } from '../config/types.js';
-import { Headers, SipRequest, newBranch, newCallId, newTag, type SipResponse, type TransportName } from './message/index.js';
+import { Headers, SipRequest, createResponse, newBranch, newCallId, newTag, type SipResponse, type TransportName } from './message/index.js';
 import { TransactionLayer, type ClientTransaction, type TransactionStats } from './transaction/index.js';
 import { TransportLayer, type Endpoint, type Inbound, type TransportStats } from './transport/index.js';
 import { toBody, type DialogImpl } from './dialog/dialog.js';
 import { SafeEmitter } from './dialog/emitter.js';
+import type { IncomingRequestImpl } from './dialog/uas.js';
 import { DialogLayer, type DialogLayerStats, type UaHost } from './dialog/layer.js';
 import { resolveNextHop, selectNextHop, targetUri } from './dialog/next-hop.js';
 import { initialSeq, tagOf } from './dialog/rules.js';
+import { DEFAULT_CAPABILITIES, type UasCapabilities } from './dialog/uas-checks.js';
 import type {
   ClientRequest,
   Dialog,
@@ -31,6 +33,8 @@ import type {
 export interface SipStackOptions {
   clock?: Clock;
   logger?: Logger;
+  /** What the UA implements (RFC 3261 §8.2 checks, OPTIONS answer); DEFAULT_CAPABILITIES otherwise. */
+  capabilities?: Partial<UasCapabilities>;
 }
 
 export interface SipStackEvents {
@@ -65,6 +69,7 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
   readonly #transport: TransportLayer;
   readonly #transactions: TransactionLayer;
   readonly #dialogs: DialogLayer;
+  readonly #caps: UasCapabilities;
   #endpoints: Endpoint[] = [];
   #closing: Promise<void> | undefined;
 
@@ -86,6 +91,7 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
     this.#cfg = cfg;
     this.#clock = opts.clock ?? systemClock;
     this.#log = log;
+    this.#caps = Object.freeze({ ...DEFAULT_CAPABILITIES, ...opts.capabilities });
     this.#transport = new TransportLayer({
       maxUdpBytes: cfg.limits.maxUdpBytes,
       maxStreamBytes: cfg.limits.maxStreamBytes,
@@ -102,12 +108,30 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
     const dl = this.#dialogs;
     this.#transport.on('message', (inbound: Inbound) => tl.receive(inbound));
     tl.on('request', (st) => {
-      const r = dl.receiveRequest(st);
-      if (r !== undefined) this.#deliver(r);
+      try {
+        const r = dl.receiveRequest(st);
+        if (r !== undefined) this.#deliver(r);
+      } catch (err) {
+        // A header the dialog layer needs did not parse: answer instead of going silent.
+        this.#log.warn({ err }, 'request rejected by the UA core');
+        const status = err instanceof SipError && err.status >= 400 ? err.status : 500;
+        try {
+          st.respond(createResponse(st.request, status, err instanceof SipError ? err.reason : undefined, { toTag: newTag() }));
+        } catch {
+          /* unanswerable: the transaction layer counts it */
+        }
+      }
     });
-    tl.on('ack', (inbound) => dl.receiveAck(inbound));
-    tl.on('response', (inbound) => dl.receiveStrayResponse(inbound));
-    tl.on('cancel', (st, inbound) => dl.receiveCancel(st, inbound));
+    const guard = (what: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        this.#log.warn({ err }, `${what} dropped by the UA core`);
+      }
+    };
+    tl.on('ack', (inbound) => guard('ACK', () => dl.receiveAck(inbound)));
+    tl.on('response', (inbound) => guard('response', () => dl.receiveStrayResponse(inbound)));
+    tl.on('cancel', (st, inbound) => guard('CANCEL', () => dl.receiveCancel(st, inbound)));
   }
 
   /** The bound listening endpoints (ephemeral ports filled in), in `cfg.listen` order. */
@@ -117,6 +141,11 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
 
   get userAgent(): string {
     return this.#cfg.userAgent;
+  }
+
+  /** URI schemes, option tags and body types this UA takes (RFC 3261 §8.2). */
+  get capabilities(): Readonly<UasCapabilities> {
+    return this.#caps;
   }
 
   // ---- requests we originate ---------------------------------------------------------------
@@ -230,11 +259,12 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
     if (this.#closing !== undefined) throw new InvalidStateError('SIP stack is closed');
   }
 
-  #deliver(r: IncomingRequest): void {
-    if (!this.safeEmit('request', r) && r.finalStatus === undefined) {
-      // No UA core attached: answer rather than let the peer retransmit into silence.
-      r.respond(503);
-    }
+  #deliver(r: IncomingRequestImpl): void {
+    const { listeners, errors } = this.emitReport('request', r);
+    if (r.finalStatus !== undefined || r.deferred) return;
+    // No UA core attached, or it crashed: answer rather than let the peer retransmit into silence.
+    if (listeners === 0) r.respond(503);
+    else if (errors > 0) r.respond(500);
   }
 
   #transports(): TransportName[] {
@@ -279,12 +309,14 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
       timers: this.#cfg.timers,
       logger: this.#log,
       userAgent: this.#cfg.userAgent,
+      capabilities: this.#caps,
       contact: (t) => this.#localUri(t),
-      startTransaction: async (req: SipRequest, hint: TransportName | undefined, dest?: Endpoint): Promise<ClientTransaction> => {
+      startTransaction: async <T>(req: SipRequest, hint: TransportName | undefined, dest: Endpoint | undefined, wrap: (ct: ClientTransaction) => T): Promise<T> => {
         this.#checkOpen();
         const d = dest ?? (await this.#resolve(req, hint));
+        this.#checkOpen();
         this.#prepare(req, d);
-        return this.#transactions.sendRequest(req, d);
+        return wrap(this.#transactions.sendRequest(req, d));
       },
       sendStateless: async (req: SipRequest, hint: TransportName | undefined): Promise<void> => {
         this.#checkOpen();

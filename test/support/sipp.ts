@@ -1,9 +1,10 @@
 // Runs SIPp (Debian's sip-tester) as a real peer for integration tests and benchmarks.
 // Every run is bounded: a call count (-m) and a global timeout, and it only targets loopback.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from './net.js';
 
 export const SCENARIOS = resolve(import.meta.dirname, '..', 'scenarios');
 
@@ -11,7 +12,8 @@ export interface SippOptions {
   /** Scenario XML in test/scenarios (name without .xml), or a built-in via `builtin`. */
   scenario?: string;
   builtin?: 'uac' | 'uas' | 'uac_pcap';
-  target: { host: string; port: number };
+  /** Where SIPp sends (UAC scenarios). A UAS scenario has none: it answers where requests came from. */
+  target?: { host: string; port: number };
   transport?: 'udp' | 'tcp';
   /** Request-URI user part ([service]). */
   service?: string;
@@ -23,6 +25,10 @@ export interface SippOptions {
   localIp?: string;
   localPort?: number;
   extraArgs?: string[];
+  /** Pass -nr (no SIPp retransmissions over UDP). Never with `lost`. */
+  noRetransmissions?: boolean;
+  /** Keep a message trace in `<dir>/messages.log` (read back into `SippResult.messages`). */
+  traceMessages?: boolean;
 }
 
 export interface SippResult {
@@ -32,6 +38,8 @@ export interface SippResult {
   /** Counters from SIPp's final statistics CSV, when it wrote one. */
   stats: Record<string, string>;
   errors: string;
+  /** The -trace_msg log when `traceMessages` was set. */
+  messages: string;
 }
 
 function assertLoopback(host: string): void {
@@ -40,23 +48,32 @@ function assertLoopback(host: string): void {
   }
 }
 
-export function runSipp(opts: SippOptions): Promise<SippResult> {
-  assertLoopback(opts.target.host);
+export async function runSipp(opts: SippOptions): Promise<SippResult> {
+  if (opts.target) assertLoopback(opts.target.host);
+  assertLoopback(opts.localIp ?? '127.0.0.1');
+  if (opts.lost && opts.transport === 'tcp') throw new Error('-lost only makes sense over UDP');
+  if (opts.lost && opts.noRetransmissions) throw new Error('-lost needs SIPp retransmissions');
   const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
   const timeout = opts.timeoutSeconds ?? 30;
   const args: string[] = [];
   if (opts.builtin) args.push('-sn', opts.builtin);
   else args.push('-sf', join(SCENARIOS, `${opts.scenario}.xml`));
-  const host = opts.target.host.includes(':') ? `[${opts.target.host}]` : opts.target.host;
-  args.push(`${host}:${opts.target.port}`);
+  if (opts.target) {
+    const host = opts.target.host.includes(':') ? `[${opts.target.host}]` : opts.target.host;
+    args.push(`${host}:${opts.target.port}`);
+  }
   args.push('-i', opts.localIp ?? '127.0.0.1');
-  if (opts.localPort !== undefined) args.push('-p', String(opts.localPort));
+  // Always an explicit port: SIPp's default (5060) would collide between parallel test files.
+  args.push('-p', String(opts.localPort ?? (await freePort())));
   args.push('-t', opts.transport === 'tcp' ? 't1' : 'u1');
   args.push('-s', opts.service ?? 'service');
   args.push('-m', String(opts.calls ?? 1));
   args.push('-r', String(opts.rate ?? 10));
   if (opts.lost) args.push('-lost', String(opts.lost));
-  args.push('-timeout', `${timeout}s`, '-timeout_error', '-nostdin', '-nr');
+  args.push('-timeout', `${timeout}s`, '-timeout_error', '-nostdin');
+  // -nr would stop SIPp's own UDP retransmissions, which the -lost runs depend on.
+  if (opts.noRetransmissions) args.push('-nr');
+  if (opts.traceMessages) args.push('-trace_msg', '-message_file', join(dir, 'messages.log'));
   args.push('-trace_err', '-error_file', join(dir, 'errors.log'));
   args.push('-trace_stat', '-stf', join(dir, 'stats.csv'));
   args.push(...(opts.extraArgs ?? []));
@@ -94,7 +111,14 @@ export function runSipp(opts: SippOptions): Promise<SippResult> {
       } catch {
         /* ignore */
       }
-      resolvePromise({ code, stdout, stderr, stats, errors });
+      let messages = '';
+      try {
+        messages = opts.traceMessages ? readFileSync(join(dir, 'messages.log'), 'utf8') : '';
+      } catch {
+        /* ignore */
+      }
+      rmSync(dir, { recursive: true, force: true });
+      resolvePromise({ code, stdout, stderr, stats, errors, messages });
     });
   });
 }

@@ -4,9 +4,10 @@
 // The DialogLayer (layer.ts) owns the maps and the sockets; a dialog reaches them only through it.
 import { randomInt } from 'node:crypto';
 import { InvalidStateError } from '../../lib/errors.js';
-import type { TimerHandle } from '../../lib/clock.js';
 import { formatNameAddr, type NameAddr, type SipRequest, type SipResponse, type TransportName } from '../message/index.js';
 import type { Inbound } from '../transport/index.js';
+import { AckSender } from './ack-sender.js';
+import { AckWait } from './ack-wait.js';
 import { SafeEmitter } from './emitter.js';
 import type { DialogLayer } from './layer.js';
 import {
@@ -43,21 +44,12 @@ export interface DialogInit {
   localTag: string;
   remoteTag: string;
   remoteTarget: string;
+  /** Our Contact URI in this dialog. */
+  localContact: string;
   routeSet: string[];
   localSeq: number;
   remoteSeq: number | undefined;
   transport: TransportName;
-}
-
-/** A 2xx we sent to an INVITE and retransmit until its ACK (RFC 3261 §13.3.1.4). */
-interface AwaitAck {
-  res: SipResponse;
-  inbound: Inbound;
-  inviteId: string;
-  seq: number;
-  interval: number;
-  retransmit: TimerHandle | undefined;
-  giveUp: TimerHandle | undefined;
 }
 
 interface ByeWaiter {
@@ -86,11 +78,13 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
   #local: NameAddr;
   #remote: NameAddr;
   #remoteTarget: string;
+  #localContact: string;
   #routeSet: string[];
   #localSeq: number;
   #remoteSeq: number | undefined;
   // UAS side
-  #awaitAck: AwaitAck | undefined;
+  /** 2xx responses waiting for their ACK, by CSeq number (a re-INVITE may overtake an ACK). */
+  readonly #awaitAck = new Map<number, AckWait>();
   #byeWaiter: ByeWaiter | undefined;
   /** @internal The INVITE received on this dialog that has no final response yet (§14.2). */
   _incomingInvite: IncomingRequestImpl | undefined;
@@ -99,9 +93,7 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
   // UAC side
   /** @internal An INVITE we sent on this dialog has no final response yet (§14.1). */
   _outgoingInvite = false;
-  #lastAck: SipRequest | undefined;
-  #lastAckSeq = -1;
-  #ackDue: number | undefined;
+  readonly #acks: AckSender;
 
   constructor(layer: DialogLayer, init: DialogInit) {
     super(layer.host.logger);
@@ -115,9 +107,15 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
     this.#local = init.local;
     this.#remote = init.remote;
     this.#remoteTarget = init.remoteTarget;
+    this.#localContact = init.localContact;
     this.#routeSet = init.routeSet;
     this.#localSeq = init.localSeq;
     this.#remoteSeq = init.remoteSeq;
+    this.#acks = new AckSender({
+      build: (seq, opts) => this.#build('ACK', seq, opts),
+      send: (ack) => this.#layer.host.sendStateless(ack, this.transport),
+      warn: (err, msg) => this.#warn(err, msg),
+    });
   }
 
   get state(): DialogState {
@@ -131,6 +129,9 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
   }
   get remoteTarget(): string {
     return this.#remoteTarget;
+  }
+  get localContact(): string {
+    return this.#localContact;
   }
   get routeSet(): readonly string[] {
     return this.#routeSet;
@@ -151,6 +152,7 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
       local: this.local,
       remote: this.remote,
       remoteTarget: this.#remoteTarget,
+      localContact: this.#localContact,
       routeSet: [...this.#routeSet],
       localSeq: this.#localSeq,
       remoteSeq: this.#remoteSeq,
@@ -192,7 +194,7 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
     if (this.role === 'uas' && this.#state === 'early') {
       return Promise.reject(new InvalidStateError('a UAS cannot send BYE on an early dialog; reject the INVITE'));
     }
-    if (this.#awaitAck !== undefined) {
+    if (this.#awaitAck.size > 0) {
       // RFC 3261 §15: the callee waits for the ACK (or its timeout) before sending BYE.
       if (this.#byeWaiter) return Promise.reject(new InvalidStateError('BYE already pending'));
       return new Promise((resolve, reject) => {
@@ -202,11 +204,8 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
     return this.#sendBye(opts, 'bye-sent').then((cr) => cr.final);
   }
 
-  ack(opts: RequestOptions = {}): Promise<void> {
-    const seq = this.#ackDue;
-    if (seq === undefined) return Promise.reject(new InvalidStateError('no 2xx is waiting for an ACK'));
-    this.#ackDue = undefined;
-    return this.#sendAck(seq, opts);
+  ack(opts: RequestOptions = {}): Promise<SipRequest> {
+    return this.#acks.ack(opts);
   }
 
   terminate(): void {
@@ -237,7 +236,7 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
         headers: opts.headers,
         body,
         contentType: body && body.length > 0 ? (opts.contentType ?? 'application/sdp') : undefined,
-        contact: carriesContact(method) ? this.#layer.host.contact(this.transport) : undefined,
+        contact: carriesContact(method) ? this.#localContact : undefined,
       },
     );
   }
@@ -252,15 +251,6 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
     // RFC 3261 §15.1.1: the session ends as soon as the BYE is handed to its transaction.
     this._end(reason);
     return this.#layer.sendInDialog(this, req, opts);
-  }
-
-  #sendAck(seq: number, opts: RequestOptions): Promise<void> {
-    // RFC 3261 §13.2.2.4: the ACK is built like any in-dialog request, with the INVITE's CSeq
-    // number and method ACK, and is sent without a transaction (the stack gives it a new branch).
-    const ack = this.#build('ACK', seq, opts);
-    this.#lastAck = ack;
-    this.#lastAckSeq = seq;
-    return this.#layer.host.sendStateless(ack, this.transport);
   }
 
   // ---- UAC: responses to our INVITEs -------------------------------------------------------
@@ -284,33 +274,26 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
 
   /** @internal Every 2xx to one of our INVITEs on this dialog, retransmissions included. */
   _invite2xx(res: SipResponse, autoAck: boolean): void {
-    const seq = res.cseq().seq;
-    if (this.#lastAck !== undefined && this.#lastAckSeq === seq) {
-      // RFC 3261 §13.2.2.4: a 2xx retransmission gets the same ACK again.
-      this.#layer.host.sendStateless(this.#lastAck, this.transport).catch((err: unknown) => this.#warn(err, 'ACK resend failed'));
-      return;
-    }
-    if (this.#ackDue === seq) return; // the application has not ACKed yet
-    if (autoAck) {
-      this.#sendAck(seq, {}).catch((err: unknown) => this.#warn(err, 'ACK failed'));
-    } else {
-      this.#ackDue = seq;
-    }
+    this.#acks.on2xx(res.cseq().seq, autoAck);
   }
 
   /** @internal A 2xx that matched no transaction (RFC 6026: after the ICT ended): re-ACK only. */
   _stray2xx(res: SipResponse): void {
-    if (this.#lastAck !== undefined && this.#lastAckSeq === res.cseq().seq) this._invite2xx(res, false);
+    this.#acks.onStray(res.cseq().seq);
   }
 
   /** @internal The final response to a request we sent on this dialog. */
-  _clientFinal(method: string, res: SipResponse): void {
+  _clientFinal(req: SipRequest, res: SipResponse): void {
+    const method = req.method;
     if (method === 'INVITE') this._outgoingInvite = false;
     if (this.#state === 'terminated') return;
     if (res.status >= 200 && res.status < 300 && isTargetRefresh(method)) {
       // RFC 3261 §12.2.1.2: a 2xx to a target refresh request replaces the remote target.
       const target = remoteTargetOf(res);
       if (target !== undefined) this.#setRemoteTarget(target);
+      // Our own Contact in an accepted refresh is our new target for the peer.
+      const ours = remoteTargetOf(req);
+      if (ours !== undefined) this.#localContact = ours;
     } else if (res.status === 481 || res.status === 408) {
       // RFC 3261 §12.2.1.2: 481 or 408 (or a timeout, made a 408) ends the dialog.
       this._end('remote-gone');
@@ -345,12 +328,15 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
       return;
     }
     if (m.method === 'INVITE') this._incomingInvite = req;
-    if (!this.safeEmit('request', req) && req.finalStatus === undefined) {
-      // Nobody handles in-dialog requests: answer rather than leave the peer retransmitting.
-      if (m.method === 'OPTIONS') req.respond(200);
-      else if (m.method === 'INVITE' || m.method === 'UPDATE') req.respond(488);
-      else req.respond(501);
-    }
+    const { listeners, errors } = this.emitReport('request', req);
+    if (req.finalStatus !== undefined || req.deferred) return;
+    // Nobody handles in-dialog requests, or the handler crashed: answer rather than leave the
+    // peer retransmitting and the transaction hanging.
+    if (errors > 0) req.respond(500);
+    else if (listeners > 0) return;
+    else if (m.method === 'OPTIONS') req.respond(200);
+    else if (m.method === 'INVITE' || m.method === 'UPDATE') req.respond(488);
+    else req.respond(501);
   }
 
   #receiveBye(req: IncomingRequestImpl): void {
@@ -375,31 +361,26 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
       // with the request's Contact.
       const target = remoteTargetOf(req.message);
       if (target !== undefined) this.#setRemoteTarget(target);
+      const ours = remoteTargetOf(res);
+      if (ours !== undefined) this.#localContact = ours;
     }
   }
 
-  /** @internal RFC 3261 §13.3.1.4: start retransmitting a 2xx to INVITE until the ACK. */
+  /** @internal RFC 3261 §13.3.1.4: retransmit a 2xx to INVITE until the ACK, BYE after 64*T1. */
   _awaitAck(res: SipResponse, inbound: Inbound, inviteId: string): void {
-    this.#stopRetransmit();
+    this.#awaitAck.get(res.cseq().seq)?.stop();
     const { clock, timers } = this.#layer.host;
-    const rec: AwaitAck = { res, inbound, inviteId, seq: res.cseq().seq, interval: timers.t1, retransmit: undefined, giveUp: undefined };
-    this.#awaitAck = rec;
-    rec.retransmit = clock.setTimeout(() => this.#retransmit2xx(rec), rec.interval);
-    rec.giveUp = clock.setTimeout(() => this.#ackTimeout(rec), 64 * timers.t1);
+    const wait: AckWait = new AckWait(clock, timers, res, inbound, inviteId, {
+      resend: (r, via) =>
+        this.#layer.host.sendResponse(r, via).catch((err: unknown) => this.#warn(err, '2xx retransmission failed')),
+      giveUp: () => this.#ackTimeout(wait),
+    });
+    this.#awaitAck.set(wait.seq, wait);
   }
 
-  #retransmit2xx(rec: AwaitAck): void {
-    if (this.#awaitAck !== rec) return;
-    const { clock, timers } = this.#layer.host;
-    this.#layer.host.sendResponse(rec.res, rec.inbound).catch((err: unknown) => this.#warn(err, '2xx retransmission failed'));
-    // RFC 3261 §13.3.1.4: the interval starts at T1 and doubles up to T2.
-    rec.interval = Math.min(rec.interval * 2, timers.t2);
-    rec.retransmit = clock.setTimeout(() => this.#retransmit2xx(rec), rec.interval);
-  }
-
-  #ackTimeout(rec: AwaitAck): void {
-    if (this.#awaitAck !== rec) return;
-    this.#stopRetransmit();
+  #ackTimeout(wait: AckWait): void {
+    if (this.#awaitAck.get(wait.seq) !== wait) return;
+    this.#awaitAck.delete(wait.seq);
     this.safeEmit('ack-timeout');
     if (this.#state === 'terminated') return;
     // RFC 3261 §13.3.1.4: no ACK after 64*T1: the dialog is confirmed but the session SHOULD be
@@ -413,29 +394,22 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
 
   /** @internal An ACK for a 2xx; false when it acknowledges nothing pending (duplicate, stale). */
   _receiveAck(ack: SipRequest, inbound: Inbound): boolean {
-    const rec = this.#awaitAck;
-    if (rec === undefined || ack.cseq().seq !== rec.seq) return false;
-    this.#stopRetransmit();
+    const rec = this.#awaitAck.get(ack.cseq().seq);
+    if (rec === undefined) return false;
+    rec.stop();
+    this.#awaitAck.delete(rec.seq);
     this.safeEmit('ack', ack, { inviteId: rec.inviteId, inbound });
     const waiter = this.#byeWaiter;
-    if (waiter && this.#state !== 'terminated') {
+    if (waiter && this.#awaitAck.size === 0 && this.#state !== 'terminated') {
       this.#byeWaiter = undefined;
       this.#sendBye(waiter.opts, 'bye-sent').then((cr) => cr.final).then(waiter.resolve, waiter.reject);
     }
     return true;
   }
 
-  get awaitingAck(): boolean {
-    return this.#awaitAck !== undefined;
-  }
-
   #stopRetransmit(): void {
-    const rec = this.#awaitAck;
-    if (rec === undefined) return;
-    const { clock } = this.#layer.host;
-    clock.clearTimeout(rec.retransmit);
-    clock.clearTimeout(rec.giveUp);
-    this.#awaitAck = undefined;
+    for (const w of this.#awaitAck.values()) w.stop();
+    this.#awaitAck.clear();
   }
 
   #setRemoteTarget(target: string): void {

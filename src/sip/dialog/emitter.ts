@@ -50,8 +50,13 @@ export class SafeEmitter<E extends EventMap<E>> {
    * next one still runs. Internal: only the stack emits. Returns whether anyone listened.
    */
   safeEmit<K extends keyof E & string>(event: K, ...args: E[K]): boolean {
+    return this.emitReport(event, ...args).listeners > 0;
+  }
+
+  /** safeEmit() that also says how many listeners threw (synchronously). */
+  emitReport<K extends keyof E & string>(event: K, ...args: E[K]): { listeners: number; errors: number } {
     const listeners = this.#ee.rawListeners(event);
-    if (listeners.length === 0) return false;
+    let errors = 0;
     for (const l of listeners) {
       // rawListeners() returns once-wrappers, which remove themselves when called.
       try {
@@ -60,10 +65,11 @@ export class SafeEmitter<E extends EventMap<E>> {
           (r as Promise<unknown>).then(undefined, (err: unknown) => this.#report(event, err));
         }
       } catch (err) {
+        errors++;
         this.#report(event, err);
       }
     }
-    return true;
+    return { listeners: listeners.length, errors };
   }
 
   #report(event: string, err: unknown): void {

@@ -23,6 +23,7 @@ import {
 } from './rules.js';
 import type { InviteOptions, RequestOptions, StackDump } from './types.js';
 import { ClientRequestImpl, InviteClientImpl } from './uac.js';
+import { checkIncomingRequest, type UasCapabilities } from './uas-checks.js';
 import { IncomingRequestImpl } from './uas.js';
 
 /** What the dialog layer needs from the stack that owns it. */
@@ -34,14 +35,17 @@ export interface UaHost {
   readonly userAgent: string;
   /** Our Contact URI on a transport. */
   contact(transport: TransportName): string;
-  /** Fills Via / Max-Forwards, resolves the next hop (or uses `dest`), starts a client transaction. */
-  startTransaction(req: SipRequest, hint: TransportName | undefined, dest?: Endpoint): Promise<ClientTransaction>;
+  /** Fills Via / Max-Forwards, resolves the next hop (or uses `dest`), starts a client transaction
+   *  and hands it to `wrap` at once (before any of its events can fire). */
+  startTransaction<T>(req: SipRequest, hint: TransportName | undefined, dest: Endpoint | undefined, wrap: (ct: ClientTransaction) => T): Promise<T>;
   /** Same without a transaction: the ACK for a 2xx. Keeps an existing Via (a re-sent ACK is identical). */
   sendStateless(req: SipRequest, hint: TransportName | undefined): Promise<void>;
   /** Straight to the transport, for the UAS core's 2xx retransmissions. */
   sendResponse(res: SipResponse, inbound: Inbound): Promise<void>;
   /** A dialog was created (early or confirmed, UAC or UAS). */
   dialogCreated(d: DialogImpl): void;
+  /** What this UA implements, for the RFC 3261 §8.2 checks. */
+  readonly capabilities: UasCapabilities;
 }
 
 /** Counters of what the layer absorbed, for metrics. */
@@ -54,11 +58,13 @@ export interface DialogLayerStats {
   strayResponses: number;
   /** Late INVITE retransmissions answered from the dialog's 2xx. */
   inviteRetransmissions: number;
+  /** Requests refused by the RFC 3261 §8.2 checks (416, 420, 415, 406). */
+  rejected: number;
 }
 
 export class DialogLayer {
   readonly host: UaHost;
-  readonly stats: DialogLayerStats = { unknownDialog: 0, acksDropped: 0, strayResponses: 0, inviteRetransmissions: 0 };
+  readonly stats: DialogLayerStats = { unknownDialog: 0, acksDropped: 0, strayResponses: 0, inviteRetransmissions: 0, rejected: 0 };
   readonly #byKey = new Map<string, DialogImpl>();
   readonly #byId = new Map<string, Set<DialogImpl>>();
   readonly #servers = new Map<string, IncomingRequestImpl>();
@@ -75,6 +81,13 @@ export class DialogLayer {
   receiveRequest(st: ServerTransaction): IncomingRequestImpl | undefined {
     if (this.#closed) return undefined;
     const req = st.request;
+    // RFC 3261 §8.2: scheme, Require, body and Accept checks come before dialog matching.
+    const rejection = checkIncomingRequest(req, this.host.capabilities);
+    if (rejection !== undefined) {
+      this.stats.rejected++;
+      new IncomingRequestImpl(this, st, undefined).respond(rejection.status, { headers: rejection.headers });
+      return undefined;
+    }
     const key = keyOfIncomingRequest(req);
     if (key !== undefined) {
       const d = this.#byKey.get(dialogKeyString(key));
@@ -149,14 +162,12 @@ export class DialogLayer {
 
   // ---- outbound ----------------------------------------------------------------------------
 
-  async sendOutOfDialog(req: SipRequest, opts: InviteOptions, dest?: Endpoint): Promise<ClientRequestImpl | InviteClientImpl> {
-    const ct = await this.host.startTransaction(req, undefined, dest);
-    return this.#wrap(ct, undefined, opts);
+  sendOutOfDialog(req: SipRequest, opts: InviteOptions, dest?: Endpoint): Promise<ClientRequestImpl | InviteClientImpl> {
+    return this.host.startTransaction(req, undefined, dest, (ct) => this.#wrap(ct, undefined, opts));
   }
 
-  async sendInDialog(d: DialogImpl, req: SipRequest, opts: RequestOptions & InviteOptions): Promise<ClientRequestImpl | InviteClientImpl> {
-    const ct = await this.host.startTransaction(req, d.transport);
-    return this.#wrap(ct, d, opts);
+  sendInDialog(d: DialogImpl, req: SipRequest, opts: RequestOptions & InviteOptions): Promise<ClientRequestImpl | InviteClientImpl> {
+    return this.host.startTransaction(req, d.transport, undefined, (ct) => this.#wrap(ct, d, opts));
   }
 
   #wrap(ct: ClientTransaction, d: DialogImpl | undefined, opts: InviteOptions): ClientRequestImpl | InviteClientImpl {
@@ -194,6 +205,7 @@ export class DialogLayer {
         remoteTag: key.remoteTag,
         // RFC 3261 §12.1.1: remote target from Contact; without one, where the request came from.
         remoteTarget: remoteTargetOf(req) ?? sourceUri(r.source),
+        localContact: remoteTargetOf(res) ?? this.host.contact(r.local.transport),
         routeSet: routeSetFromRequest(req),
         localSeq: initialSeq(),
         remoteSeq: req.cseq().seq,
@@ -223,6 +235,7 @@ export class DialogLayer {
       localTag: key.localTag,
       remoteTag: key.remoteTag,
       remoteTarget: remoteTargetOf(res) ?? req.uri,
+      localContact: remoteTargetOf(req) ?? this.host.contact(c.dest.transport),
       routeSet: routeSetFromResponse(res),
       localSeq: req.cseq().seq,
       remoteSeq: undefined,

@@ -194,7 +194,8 @@ export function buildInDialogRequest(
   headers.set('From', formatNameAddr(d.local));
   headers.set('Call-ID', d.callId);
   headers.set('CSeq', `${seq} ${method}`);
-  if (opts.contact !== undefined && method !== 'ACK' && method !== 'BYE' && method !== 'CANCEL') {
+  const ownContact = opts.headers?.some(([n]) => n.toLowerCase() === 'contact' || n === 'm') ?? false;
+  if (opts.contact !== undefined && !ownContact && method !== 'ACK' && method !== 'BYE' && method !== 'CANCEL') {
     headers.set('Contact', `<${opts.contact}>`);
   }
   for (const [name, value] of opts.headers ?? []) headers.append(name, value);

@@ -75,6 +75,7 @@ export interface DialogInfo {
   local: string;
   remote: string;
   remoteTarget: string;
+  localContact: string;
   routeSet: string[];
   localSeq: number;
   remoteSeq: number | undefined;
@@ -119,6 +120,8 @@ export interface Dialog extends Events<DialogEvents> {
   /** The peer as a name-addr with its tag. */
   readonly remote: string;
   readonly remoteTarget: string;
+  /** Our Contact URI in this dialog (what the peer uses as its remote target). */
+  readonly localContact: string;
   readonly routeSet: readonly string[];
   readonly localSeq: number;
   readonly remoteSeq: number | undefined;
@@ -128,8 +131,8 @@ export interface Dialog extends Events<DialogEvents> {
    *  InviteClient whose 2xx is ACKed per `autoAck`. Rejects with SipError when it cannot be sent. */
   request(method: 'INVITE', opts?: InviteOptions): Promise<InviteClient>;
   request(method: string, opts?: RequestOptions): Promise<ClientRequest>;
-  /** Sends the ACK for the last 2xx to our INVITE when autoAck was false. */
-  ack(opts?: RequestOptions): Promise<void>;
+  /** Sends the ACK for the last 2xx to our INVITE when autoAck was false; resolves with it as sent. */
+  ack(opts?: RequestOptions): Promise<SipRequest>;
   /** RFC 3261 §15: sends BYE and terminates. A UAS still waiting for its ACK sends it once the ACK
    *  arrives or times out. Resolves with the final response to the BYE. */
   bye(opts?: RequestOptions): Promise<SipResponse>;

@@ -70,7 +70,7 @@ export class ClientRequestBase<E extends ClientRequestEvents & { [K in keyof E]:
   protected settle(res: SipResponse, inbound: Inbound | undefined): boolean {
     if (this.#final !== undefined) return false;
     this.#final = res;
-    this.inDialog?._clientFinal(this.method, res);
+    this.inDialog?._clientFinal(this.message, res);
     this.emitResponse(res, inbound);
     this.layer._clientDone(this);
     this.#resolve(res);

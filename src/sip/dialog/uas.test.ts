@@ -121,6 +121,39 @@ describe('UAS 2xx retransmission (RFC 3261 §13.3.1.4)', () => {
     expect(stack.dump()).toMatchObject({ dialogs: 0, dialogIds: 0, serverRequests: 0 });
   });
 
+  it("an 'ack-timeout' listener may send the BYE itself (e.g. with a Reason); only one goes out", async () => {
+    const { dialog } = await established();
+    dialog.on('ack-timeout', () => {
+      void dialog.request('BYE', { headers: [['Reason', 'SIP;cause=408;text="ACK timeout"']] });
+    });
+    clock.advance(64 * T1);
+    const bye = await peer.nextRequest('BYE');
+    expect(bye.headers.get('Reason')).toContain('ACK timeout');
+    expect(await peer.collect(isRequest('BYE'), 30)).toHaveLength(0);
+    expect(dialog.state).toBe('terminated');
+  });
+
+  it('a re-INVITE that overtakes the ACK: both 2xx wait for their own ACK', async () => {
+    const { c, ok, dialog } = await established();
+    const reinvites: string[] = [];
+    dialog.on('request', (r) => {
+      reinvites.push(r.id);
+      r.respond(200, { body: SDP });
+    });
+    const acks: [number, string][] = [];
+    dialog.on('ack', (ack, info) => acks.push([ack.cseq().seq, info.inviteId]));
+    await peer.send(c.inDialog('INVITE', toTagOf(ok), 2, 'reinv'), port);
+    await peer.next((m) => m.kind === 'response' && m.status === 200 && m.cseq().seq === 2);
+    await peer.send(c.ack(toTagOf(ok), 'ack2', 2), port);
+    await peer.send(c.ack(toTagOf(ok), 'ack1', 1), port);
+    await peer.collect(() => true, 30);
+    expect(acks.map(([seq]) => seq)).toEqual([2, 1]);
+    expect(acks[0][1]).toBe(reinvites[0]);
+    clock.advance(64 * T1);
+    expect(await peer.collect((m) => m.kind === 'request' || m.status === 200, 30)).toHaveLength(0);
+    expect(dialog.state).toBe('confirmed');
+  });
+
   it('bye() before the ACK waits for it (RFC 3261 §15)', async () => {
     const { c, ok, dialog } = await established();
     const byeDone = dialog.bye();
@@ -198,6 +231,29 @@ describe('UAS requests and dialogs', () => {
     expect(stack.dump()).toMatchObject({ dialogs: 0, dialogIds: 0, serverRequests: 0 });
   });
 
+  it('a BYE on an early dialog ends it; the pending INVITE gets 487 (RFC 3261 §15.1.2)', async () => {
+    const c = call();
+    const got = new Promise<IncomingRequest>((r) => stack.once('request', r));
+    await peer.send(c.invite(), port);
+    const req = await got;
+    req.respond(180);
+    const ringing = await peer.nextResponse(180);
+    await peer.send(c.inDialog('BYE', toTagOf(ringing), 2, 'bye'), port);
+    await peer.nextResponse(200, 'BYE');
+    await peer.nextResponse(487, 'INVITE');
+    expect(req.finalStatus).toBe(487);
+    expect(stack.dump()).toMatchObject({ dialogs: 0, dialogIds: 0, serverRequests: 0 });
+  });
+
+  it('an in-dialog request nobody listens for is still answered', async () => {
+    const { c, ok } = await established();
+    await peer.send(c.ack(toTagOf(ok)), port);
+    await peer.send(c.inDialog('INFO', toTagOf(ok), 2, 'info'), port);
+    await peer.nextResponse(501, 'INFO');
+    await peer.send(c.inDialog('OPTIONS', toTagOf(ok), 3, 'opt'), port);
+    await peer.nextResponse(200, 'OPTIONS');
+  });
+
   it('requests naming no dialog get 481; ACKs naming none are dropped', async () => {
     const c = call();
     await peer.send(c.inDialog('INFO', 'nope', 5, 'info'), port);
@@ -223,6 +279,16 @@ describe('UAS requests and dialogs', () => {
     expect(res.cseq().seq).toBe(3);
     expect(seen).toEqual(['INFO 5']);
     expect(dialog.remoteSeq).toBe(5);
+  });
+
+  it('a listener that throws without answering: the stack answers 500', async () => {
+    stack.on('request', () => {
+      throw new Error('application bug');
+    });
+    const c = call();
+    await peer.send(c.invite(), port);
+    await peer.nextResponse(500, 'INVITE');
+    expect(stack.dump()).toMatchObject({ serverRequests: 0, dialogs: 0 });
   });
 
   it('a listener that throws does not break the stack', async () => {

@@ -29,6 +29,8 @@ export class IncomingRequestImpl extends SafeEmitter<IncomingRequestEvents> impl
     this.#st = st;
     this.#dialog = dialog;
     this.#initial = dialog === undefined && tagOf(st.request.to()) === undefined;
+    // A request the TU never answered is forgotten with its transaction (close, transport error).
+    st.once('terminated', () => layer._serverDone(this));
   }
 
   get id(): string {
@@ -99,7 +101,8 @@ export class IncomingRequestImpl extends SafeEmitter<IncomingRequestEvents> impl
     // carry our Contact, on the transport the request came in on.
     const refresh = (invite && status > 100) || (this.method === 'UPDATE' && status >= 200);
     if (refresh && status < 300 && !res.headers.has('Contact')) {
-      res.headers.set('Contact', `<${host.contact(this.#dialog?.transport ?? this.local.transport)}>`);
+      const ours = this.#dialog?.localContact ?? host.contact(this.local.transport);
+      res.headers.set('Contact', `<${ours}>`);
     }
     if (status >= 200) this.#final = status;
     if (this.#initial && invite) {
