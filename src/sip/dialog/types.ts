@@ -155,6 +155,9 @@ export interface IncomingRequest extends Events<IncomingRequestEvents> {
   readonly source: Endpoint;
   readonly local: Endpoint;
   readonly connectionId: string | undefined;
+  /** The request as received: its bytes (`raw`), source and local endpoint. The drachtio wire
+   *  server hands these bytes to applications without re-serializing. */
+  readonly inbound: Inbound;
   /** In-dialog requests: their dialog. An INVITE: the dialog its 1xx/2xx created, once answered. */
   readonly dialog: Dialog | undefined;
   readonly finalStatus: number | undefined;
