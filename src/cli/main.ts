@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// Composition root for `npm start`: loads the config, starts the embedded SIP stack on the
-// configured addresses with the default UA core, and shuts down cleanly on SIGINT / SIGTERM.
+// Composition root for `npm start`: loads the config and starts the call layer — the embedded SIP
+// stack and drachtio server (or a connection to an external drachtio-server), the registrar and
+// extension-to-extension calls; the stack's default core answers what no application routes.
+// Shuts down cleanly on SIGINT / SIGTERM.
 import { Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../config/load.js';
 import { ConfigError } from '../lib/errors.js';
 import { rootLogger } from '../lib/log.js';
-import { attachDefaultCore } from '../sip/core.js';
-import { SipStack } from '../sip/stack.js';
+import { startCallServices } from '../call/index.js';
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command()
@@ -29,12 +30,17 @@ async function main(argv: string[]): Promise<void> {
   if (!process.env.LOG_LEVEL) rootLogger.level = config.log.level;
   const log = rootLogger.child({ module: 'cli' });
 
-  const stack = await SipStack.start(config.sip, { logger: rootLogger.child({ module: 'sip' }) });
-  attachDefaultCore(stack);
-  for (const ep of stack.endpoints) {
-    log.info({ transport: ep.transport, address: ep.address, port: ep.port }, 'sip listening');
+  const services = await startCallServices(config, { logger: rootLogger.child({ module: 'call' }) });
+  const embedded = services.signalling.embedded;
+  if (embedded) {
+    for (const ep of embedded.stack.endpoints) {
+      log.info({ transport: ep.transport, address: ep.address, port: ep.port }, 'sip listening');
+    }
+    log.info({ address: embedded.drachtio.address, port: embedded.drachtio.port }, 'drachtio listening');
+  } else {
+    log.info({ hostports: services.signalling.hostports }, 'using external drachtio-server');
   }
-  log.info({ config: opts.config }, 'switchboard started');
+  log.info({ config: opts.config, extensions: services.users.size, database: services.store.path }, 'switchboard started');
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -46,7 +52,7 @@ async function main(argv: string[]): Promise<void> {
       process.exit(1);
     }, 5000);
     force.unref();
-    stack.close().then(
+    services.close().then(
       () => {
         log.info('stopped');
         process.exit(0);

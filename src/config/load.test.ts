@@ -87,6 +87,8 @@ describe('config: registrar section', () => {
       ban: { maxFailures: 5, windowSeconds: 60, banSeconds: 300 },
       database: 'data/switchboard.db',
       extensions: [],
+      digestAlgorithms: ['MD5'],
+      purgeIntervalSeconds: 60,
     });
   });
 
@@ -118,5 +120,57 @@ describe('config: registrar section', () => {
     expect(err.file).toBe('test.yaml');
     expect(err.detail).toMatch(message);
     expect([err.line, err.col]).toEqual([line, col]);
+  });
+});
+
+describe('config: drachtio and calls sections', () => {
+  it('ships the embedded drachtio server on 127.0.0.1:9022 and a 60 s ring timeout', () => {
+    const cfg = loadConfigFile('config/switchboard.yaml');
+    expect(cfg.drachtio).toEqual({ secret: 'cymru', embedded: { address: '127.0.0.1', port: 9022 } });
+    expect(cfg.calls).toEqual({ ringTimeoutSeconds: 60 });
+    expect(cfg.registrar.digestAlgorithms).toEqual(['MD5']);
+  });
+
+  it('fills drachtio defaults when the section is omitted', () => {
+    const cfg = parseConfig(minimal, 'test.yaml');
+    expect(cfg.drachtio).toEqual({ secret: 'cymru', embedded: { address: '127.0.0.1', port: 9022 } });
+    expect(cfg.drachtio.external).toBeUndefined();
+  });
+
+  it('reads an external drachtio-server (port defaults to 9022)', () => {
+    const cfg = parseConfig(`${minimal}drachtio:\n  secret: s3cret\n  external: { host: drachtio.internal }\n`, 'test.yaml');
+    expect(cfg.drachtio.external).toEqual({ host: 'drachtio.internal', port: 9022 });
+  });
+
+  it('accepts port 0 (ephemeral) for the embedded server', () => {
+    const cfg = parseConfig(`${minimal}drachtio:\n  embedded: { port: 0 }\n`, 'test.yaml');
+    expect(cfg.drachtio.embedded).toEqual({ address: '127.0.0.1', port: 0 });
+  });
+
+  const dr = (body: string): string => `${minimal}drachtio:\n${body}`;
+  it.each([
+    ['demo secret on a reachable address', dr(`  embedded: { address: 0.0.0.0 }\n`), 5, 3, /demo secret "cymru" is only allowed on a loopback address/],
+    ['secret with a pipe', dr(`  secret: 'a|b'\n`), 5, 11, /without \| or line breaks/],
+    ['empty secret', dr(`  secret: ''\n`), 5, 11, /must not be empty/],
+    ['embedded port out of range', dr(`  embedded: { port: 70000 }\n`), 5, 21, /must be <= 65535/],
+    ['external without host', dr(`  external: { port: 9022 }\n`), 5, 13, /drachtio\.external\.host: is required/],
+    ['unknown key', dr(`  host: x\n`), 5, 3, /drachtio\.host: unknown key/],
+    ['unknown digest algorithm', `${minimal}registrar:\n  digestAlgorithms: [MD5, SHA-512]\n`, 5, 27, /must be one of MD5, SHA-256/],
+    ['duplicate digest algorithm', `${minimal}registrar:\n  digestAlgorithms: [MD5, MD5]\n`, 5, 27, /duplicate algorithm "MD5"/],
+    ['ring timeout zero', `${minimal}calls:\n  ringTimeoutSeconds: 0\n`, 5, 23, /must be >= 1/],
+  ])('%s is a ConfigError at file:line:col', (_name, text, line, col, message) => {
+    const err = errorOf(text);
+    expect(err.detail).toMatch(message);
+    expect([err.line, err.col]).toEqual([line, col]);
+  });
+
+  it('reads the digest algorithms in the order given', () => {
+    const cfg = parseConfig(`${minimal}registrar:\n  digestAlgorithms: [SHA-256, MD5]\n`, 'test.yaml');
+    expect(cfg.registrar.digestAlgorithms).toEqual(['SHA-256', 'MD5']);
+  });
+
+  it('a secret other than the demo one may listen on any address', () => {
+    const cfg = parseConfig(`${minimal}drachtio:\n  secret: s3cret\n  embedded: { address: 0.0.0.0 }\n`, 'test.yaml');
+    expect(cfg.drachtio.embedded.address).toBe('0.0.0.0');
   });
 });

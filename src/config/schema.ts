@@ -17,6 +17,7 @@ export interface ItemProblem {
 }
 
 const transports = ['udp', 'tcp', 'tls', 'ws', 'wss'] as const;
+const a = (v: unknown): string => JSON.stringify(v);
 
 export const listenSchema: FieldSchema = {
   kind: 'object',
@@ -84,6 +85,20 @@ export const registrarSchema: FieldSchema = {
         return undefined;
       },
     },
+    // One challenge per algorithm, in this order (RFC 8760 §2.4: the client takes the first it
+    // supports). MD5 only by default: SIPp answers only the first challenge, SIP.js 0.21 only the
+    // last, and both abort on SHA-256 — offering both locks one of them out.
+    digestAlgorithms: {
+      kind: 'array',
+      items: { kind: 'enum', values: ['MD5', 'SHA-256'] },
+      default: ['MD5'],
+      minItems: 1,
+      check: (items: string[]) => {
+        const i = items.findIndex((a, k) => items.indexOf(a) !== k);
+        return i >= 0 ? { index: i, detail: `duplicate algorithm ${a(items[i])}` } : undefined;
+      },
+    },
+    purgeIntervalSeconds: { kind: 'int', min: 1, max: 86_400, default: 60 },
   },
   check: (r: { minExpires: number; maxExpires: number; defaultExpires: number }) =>
     r.maxExpires < r.minExpires
@@ -91,6 +106,45 @@ export const registrarSchema: FieldSchema = {
       : r.defaultExpires < r.minExpires || r.defaultExpires > r.maxExpires
         ? 'defaultExpires must lie between minExpires and maxExpires'
         : undefined,
+};
+
+/** Addresses that only this host can reach: the one place the demo secret is acceptable. */
+const LOOPBACK_ADDRESS = /^(127\.\d+\.\d+\.\d+|::1)$/;
+/** drachtio's well-known default secret; refused on a reachable address. */
+export const DEMO_DRACHTIO_SECRET = 'cymru';
+
+export const drachtioSchema: FieldSchema = {
+  kind: 'object',
+  fields: {
+    // '|' separates wire-protocol fields, CR/LF ends the meta line: neither may be in the secret.
+    secret: { kind: 'string', nonEmpty: true, pattern: /^[^|\r\n]+$/, patternHint: 'text without | or line breaks', default: DEMO_DRACHTIO_SECRET },
+    embedded: {
+      kind: 'object',
+      fields: {
+        address: { kind: 'string', nonEmpty: true, pattern: /^[0-9a-fA-F.:]+$/, patternHint: 'an IPv4 or IPv6 address', default: '127.0.0.1' },
+        port: { kind: 'int', min: 0, max: 65535, default: 9022 },
+      },
+    },
+    external: {
+      kind: 'object',
+      optional: true,
+      fields: {
+        host: { kind: 'string', nonEmpty: true },
+        port: { kind: 'int', min: 1, max: 65535, default: 9022 },
+      },
+    },
+  },
+  check: (d: { secret: string; embedded: { address: string }; external?: unknown }) =>
+    d.external === undefined && d.secret === DEMO_DRACHTIO_SECRET && !LOOPBACK_ADDRESS.test(d.embedded.address)
+      ? `the demo secret ${a(DEMO_DRACHTIO_SECRET)} is only allowed on a loopback address; set drachtio.secret`
+      : undefined,
+};
+
+export const callsSchema: FieldSchema = {
+  kind: 'object',
+  fields: {
+    ringTimeoutSeconds: { kind: 'int', min: 1, max: 3600, default: 60 },
+  },
 };
 
 export const configSchema: FieldSchema = {
@@ -121,6 +175,8 @@ export const configSchema: FieldSchema = {
       },
     },
     registrar: registrarSchema,
+    drachtio: drachtioSchema,
+    calls: callsSchema,
     log: {
       kind: 'object',
       fields: {

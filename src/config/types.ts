@@ -70,6 +70,30 @@ export interface RegistrarConfig {
   /** SQLite database file (bindings, event log), relative to the working directory. */
   database: string;
   extensions: RegistrarExtensionConfig[];
+  /**
+   * Digest algorithms offered, one WWW-Authenticate / Proxy-Authenticate each, in this order.
+   * Default [MD5]: SIPp answers only the first challenge, SIP.js 0.21 only the last, and both
+   * abort on SHA-256, so offering SHA-256 at all locks one of them out.
+   */
+  digestAlgorithms: ('MD5' | 'SHA-256')[];
+  /** How often expired bindings are deleted from the database, seconds. */
+  purgeIntervalSeconds: number;
+}
+
+/** The drachtio wire protocol: where drachtio-srf applications (ours included) get their SIP. */
+export interface DrachtioConfig {
+  /** Shared secret every application presents (`authenticate|<secret>`). */
+  secret: string;
+  /** The in-process drachtio server on top of the embedded SIP stack. Port 0 = ephemeral. */
+  embedded: { address: string; port: number };
+  /** When set, connect to this external drachtio-server instead; sip.listen is then unused. */
+  external?: { host: string; port: number };
+}
+
+/** Extension-to-extension calls (src/call/ext-calls.ts). */
+export interface CallsConfig {
+  /** Unanswered calls are cancelled after this long and the caller gets 480, seconds. */
+  ringTimeoutSeconds: number;
 }
 
 export interface LogConfig {
@@ -79,5 +103,7 @@ export interface LogConfig {
 export interface SwitchboardConfig {
   sip: SipConfig;
   registrar: RegistrarConfig;
+  drachtio: DrachtioConfig;
+  calls: CallsConfig;
   log: LogConfig;
 }

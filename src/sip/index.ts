@@ -29,6 +29,7 @@ export type {
 export { dialogId, parseDialogId } from './dialog/rules.js';
 export { DEFAULT_CAPABILITIES, checkIncomingRequest, type UasCapabilities } from './dialog/uas-checks.js';
 export type { DialogLayerStats } from './dialog/layer.js';
+export type { BranchResponse, ProxyOperation, ProxyOptions, ProxyResult, ProxyStats } from './proxy/index.js';
 export type { Endpoint, Inbound } from './transport/index.js';
 export {
   Headers,

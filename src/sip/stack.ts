@@ -6,7 +6,7 @@
 // Contact) and the next-hop choice (RFC 3263 without SRV) happen here.
 import { isIP } from 'node:net';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { InvalidStateError, SipError } from '../lib/errors.js';
+import { InvalidStateError, NotFoundError, SipError } from '../lib/errors.js';
 import { moduleLogger, type Logger } from '../lib/log.js';
 import type { SipConfig } from '../config/types.js';
 import { Headers, SipRequest, createResponse, newBranch, newCallId, newTag, type SipResponse, type TransportName } from './message/index.js';
@@ -19,6 +19,8 @@ import { DialogLayer, type DialogLayerStats, type UaHost } from './dialog/layer.
 import { resolveNextHop, selectNextHop, targetUri } from './dialog/next-hop.js';
 import { initialSeq, tagOf } from './dialog/rules.js';
 import { DEFAULT_CAPABILITIES, type UasCapabilities } from './dialog/uas-checks.js';
+import { ProxyLayer, type ProxyHost, type ProxyOperation, type ProxyOptions, type ProxyStats } from './proxy/index.js';
+import { oursFrom, type IsOurs } from './proxy/rules.js';
 import type {
   ClientRequest,
   Dialog,
@@ -58,6 +60,7 @@ export interface SipStackStats {
   transport: TransportStats;
   transaction: TransactionStats;
   dialog: DialogLayerStats;
+  proxy: ProxyStats;
 }
 
 const MAX_FORWARDS = '70';
@@ -70,7 +73,10 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
   readonly #transactions: TransactionLayer;
   readonly #dialogs: DialogLayer;
   readonly #caps: UasCapabilities;
+  readonly #proxies: ProxyLayer;
   #endpoints: Endpoint[] = [];
+  /** Whether a URI names one of our listeners (set once they are bound). */
+  #ours: IsOurs = () => false;
   #closing: Promise<void> | undefined;
 
   /** Binds every `cfg.listen` entry and starts the layers. */
@@ -78,6 +84,7 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
     const stack = new SipStack(cfg, opts);
     try {
       stack.#endpoints = await stack.#transport.listen(cfg.listen.map((l) => ({ ...l })));
+      stack.#ours = oursFrom(stack.#advertised());
     } catch (err) {
       await stack.close();
       throw err;
@@ -104,11 +111,16 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
       logger: log.child({ layer: 'transaction' }),
     });
     this.#dialogs = new DialogLayer(this.#host());
+    this.#proxies = new ProxyLayer(this.#proxyHost());
     const tl = this.#transactions;
     const dl = this.#dialogs;
+    const px = this.#proxies;
     this.#transport.on('message', (inbound: Inbound) => tl.receive(inbound));
     tl.on('request', (st) => {
       try {
+        // RFC 3261 §16.4: an in-dialog request routed through a dialog we record-routed is
+        // relayed, not matched to our own dialogs (which would answer 481).
+        if (px.routeRequest(st)) return;
         const r = dl.receiveRequest(st);
         if (r !== undefined) this.#deliver(r);
       } catch (err) {
@@ -129,8 +141,8 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
         this.#log.warn({ err }, `${what} dropped by the UA core`);
       }
     };
-    tl.on('ack', (inbound) => guard('ACK', () => dl.receiveAck(inbound)));
-    tl.on('response', (inbound) => guard('response', () => dl.receiveStrayResponse(inbound)));
+    tl.on('ack', (inbound) => guard('ACK', () => px.routeAck(inbound) || dl.receiveAck(inbound)));
+    tl.on('response', (inbound) => guard('response', () => px.routeResponse(inbound) || dl.receiveStrayResponse(inbound)));
     tl.on('cancel', (st, inbound) => guard('CANCEL', () => dl.receiveCancel(st, inbound)));
   }
 
@@ -203,6 +215,28 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
     }
   }
 
+  // ---- proxying (RFC 3261 §16) ------------------------------------------------------------
+
+  /**
+   * Proxies a received request instead of answering it: the UAS core lets go of it (no dialog,
+   * no To tag of ours; `serverRequest(id)` no longer finds it) and the proxy forwards it to
+   * `targets` (Request-URIs), relaying responses upstream per RFC 3261 §16.7. Throws
+   * NotFoundError for an unknown or finished request, InvalidStateError when the UAS core
+   * already answered it with a provisional or after close().
+   */
+  proxy(id: string, targets: readonly string[], opts: ProxyOptions = {}): ProxyOperation {
+    this.#checkOpen();
+    const r = this.#dialogs.serverRequest(id);
+    const st = this.#transactions.serverTransaction(id);
+    if (r === undefined || st === undefined || r.finalStatus !== undefined || r.cancelled) {
+      throw new NotFoundError(`no pending request ${id}`);
+    }
+    if (r.dialog !== undefined) throw new InvalidStateError(`request ${id} was already answered as a UAS`);
+    if (r.method === 'ACK' || r.method === 'CANCEL') throw new InvalidStateError(`${r.method} is not proxied this way`);
+    this.#dialogs._serverDone(r);
+    return this.#proxies.proxy(st, targets, opts);
+  }
+
   // ---- lookups (string ids for the drachtio wire server) -----------------------------------
 
   /** A dialog by its drachtio-style id `<Call-ID>;from-tag=<tag>`. */
@@ -235,17 +269,18 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
 
   dump(): StackDump {
     const t = this.#transactions.size;
-    return { ...this.#dialogs.dump(), serverTransactions: t.serversById, clientTransactions: t.clientsById };
+    return { ...this.#dialogs.dump(), serverTransactions: t.serversById, clientTransactions: t.clientsById, proxies: this.#proxies.size };
   }
 
   stats(): SipStackStats {
-    return { transport: this.#transport.stats, transaction: this.#transactions.stats, dialog: this.#dialogs.stats };
+    return { transport: this.#transport.stats, transaction: this.#transactions.stats, dialog: this.#dialogs.stats, proxy: this.#proxies.stats };
   }
 
   /** Ends every dialog and transaction, closes every socket. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#dialogs.close();
+      this.#proxies.close();
       this.#transactions.close();
       await this.#transport.close();
       this.removeAllListeners();
@@ -296,11 +331,43 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
 
   /** RFC 3261 §8.1.1.7 / §18.1.1: our top Via (fresh branch, rport per RFC 3581), Max-Forwards. */
   #prepare(req: SipRequest, dest: Endpoint): void {
-    const le = this.#localEndpoint(dest.transport, isIP(dest.address) === 6 ? 6 : 4);
-    const host = le.address.includes(':') ? `[${le.address}]` : le.address;
-    req.headers.set('Via', `SIP/2.0/${dest.transport.toUpperCase()} ${host}:${le.port};branch=${newBranch()};rport`);
+    req.headers.set('Via', this.#viaValue(dest, newBranch()));
     if (!req.headers.has('Max-Forwards')) req.headers.set('Max-Forwards', MAX_FORWARDS);
     req.headers.set('Content-Length', String(req.body.length));
+  }
+
+  /** Our listeners as peers name them: bound addresses plus the advertised ones of wildcard binds. */
+  #advertised(): Endpoint[] {
+    const out = [...this.#endpoints];
+    for (const t of new Set(this.#transports())) {
+      try {
+        out.push(this.#transport.localEndpoint(t));
+      } catch {
+        /* not listening on it after all */
+      }
+    }
+    return out;
+  }
+
+  /** RFC 3261 §18.1.1: our Via for a request to `dest` (rport per RFC 3581). */
+  #viaValue(dest: Endpoint, branch: string): string {
+    const le = this.#localEndpoint(dest.transport, isIP(dest.address) === 6 ? 6 : 4);
+    const host = le.address.includes(':') ? `[${le.address}]` : le.address;
+    return `SIP/2.0/${dest.transport.toUpperCase()} ${host}:${le.port};branch=${branch};rport`;
+  }
+
+  #proxyHost(): ProxyHost {
+    return {
+      clock: this.#clock,
+      logger: this.#log.child({ layer: 'proxy' }),
+      ours: (uri) => this.#ours(uri),
+      resolve: (req) => this.#resolve(req, undefined),
+      via: (dest, branch) => this.#viaValue(dest, branch),
+      localFor: (dest) => this.#localEndpoint(dest.transport, isIP(dest.address) === 6 ? 6 : 4),
+      startClient: (req, dest) => this.#transactions.sendRequest(req, dest),
+      sendStateless: (req, dest) => this.#transactions.sendAck(req, dest),
+      sendResponse: (res, via) => this.#transport.sendResponse(res, via),
+    };
   }
 
   #host(): UaHost {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createConnection, createServer, type Socket as TcpSocket } from 'node:net';
 import type { SipConfig, SipTimersConfig } from '../../src/config/types.js';
 import type { SipStack, TransportName } from '../../src/sip/index.js';
-import { StreamFramer, parseMessage, type SipMessage, type SipResponse } from '../../src/sip/message/index.js';
+import { StreamFramer, parseMessage, type SipMessage } from '../../src/sip/message/index.js';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -140,14 +140,14 @@ class Inbox {
       };
       const t = setTimeout(() => {
         this.#waiters = this.#waiters.filter((x) => x !== w);
-        reject(new Error(`no ${what} within ${timeoutMs} ms (got: ${this.received.map(describe).join(' | ') || 'nothing'})`));
+        reject(new Error(`no ${what} within ${timeoutMs} ms (got: ${this.received.map(summarize).join(' | ') || 'nothing'})`));
       }, timeoutMs);
       this.#waiters.push(w);
     });
   }
 }
 
-export function describe(m: SipMessage): string {
+export function summarize(m: SipMessage): string {
   return m.kind === 'response' ? `${m.status} (${m.cseq().method})` : `${m.method}`;
 }
 
@@ -261,4 +261,3 @@ export function optionsRequest(transport: 'UDP' | 'TCP' | 'WS', sentBy: string, 
   ].join('\r\n');
 }
 
-export type { SipResponse };

@@ -27,6 +27,8 @@ export interface SippOptions {
   extraArgs?: string[];
   /** Pass -nr (no SIPp retransmissions over UDP). Never with `lost`. */
   noRetransmissions?: boolean;
+  /** Record each call's response time (SIPp -trace_rtt, read back into `SippResult.rtts`). */
+  traceRtt?: boolean;
   /** Keep a message trace in `<dir>/messages.log` (read back into `SippResult.messages`). */
   traceMessages?: boolean;
 }
@@ -40,6 +42,8 @@ export interface SippResult {
   errors: string;
   /** The -trace_msg log when `traceMessages` was set. */
   messages: string;
+  /** Per-call response times (ms, SIPp's rtd) when `traceRtt` was set. */
+  rtts: number[];
 }
 
 function assertLoopback(host: string): void {
@@ -73,6 +77,7 @@ export async function runSipp(opts: SippOptions): Promise<SippResult> {
   args.push('-timeout', `${timeout}s`, '-timeout_error', '-nostdin');
   // -nr would stop SIPp's own UDP retransmissions, which the -lost runs depend on.
   if (opts.noRetransmissions) args.push('-nr');
+  if (opts.traceRtt) args.push('-trace_rtt', '-rtt_freq', '1');
   if (opts.traceMessages) args.push('-trace_msg', '-message_file', join(dir, 'messages.log'));
   args.push('-trace_err', '-error_file', join(dir, 'errors.log'));
   args.push('-trace_stat', '-stf', join(dir, 'stats.csv'));
@@ -117,8 +122,21 @@ export async function runSipp(opts: SippOptions): Promise<SippResult> {
       } catch {
         /* ignore */
       }
+      const rtts: number[] = [];
+      if (opts.traceRtt) {
+        // -trace_rtt writes <scenario>_<pid>_rtt.csv: "Date_ms;response_time_ms;rtd_no" per call.
+        try {
+          const file = readdirSync(dir).find((f) => f.endsWith('_rtt.csv'));
+          for (const line of file ? readFileSync(join(dir, file), 'utf8').split('\n').slice(1) : []) {
+            const v = Number(line.split(';')[1]);
+            if (line.length > 0 && Number.isFinite(v)) rtts.push(v);
+          }
+        } catch {
+          /* no rtt file: no call completed */
+        }
+      }
       rmSync(dir, { recursive: true, force: true });
-      resolvePromise({ code, stdout, stderr, stats, errors, messages });
+      resolvePromise({ code, stdout, stderr, stats, errors, messages, rtts });
     });
   });
 }

@@ -223,4 +223,6 @@ export interface StackDump {
   /** Live transactions in the transaction layer (filled in by the stack). */
   serverTransactions?: number;
   clientTransactions?: number;
+  /** Running proxy operations (RFC 3261 §16; filled in by the stack). */
+  proxies?: number;
 }

@@ -18,6 +18,7 @@ import { splitPayload } from './framing.js';
 import { InboundRequests } from './inbound.js';
 import { replyPayload } from './meta.js';
 import { OutboundRequests } from './outbound.js';
+import { ProxyCommands } from './proxy.js';
 import { Routes } from './routes.js';
 import type { DrachtioDump, DrachtioServerOptions } from './types.js';
 
@@ -37,6 +38,7 @@ export class DrachtioServer {
   readonly #owners: DialogOwners;
   readonly #inbound: InboundRequests;
   readonly #outbound: OutboundRequests;
+  readonly #proxy: ProxyCommands;
   readonly #onRequest = (req: IncomingRequest): void => this.#inbound.onRequest(req);
   #closing: Promise<void> | undefined;
 
@@ -63,6 +65,7 @@ export class DrachtioServer {
     this.#owners = new DialogOwners(this.#stack, this.#log, this.#cdr);
     this.#inbound = new InboundRequests(this.#stack, this.#log, this.#routes, this.#owners, this.#cdr);
     this.#outbound = new OutboundRequests(this.#stack, this.#log, this.#owners, this.#cdr);
+    this.#proxy = new ProxyCommands(this.#stack, this.#log, this.#cdr);
     const tls = opts.listen?.tls;
     this.#server = tls ? createTlsServer(tls) : createTcpServer();
     this.#server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => this.#accept(socket));
@@ -191,7 +194,7 @@ export class DrachtioServer {
         app.ok(id, 'pong');
         return;
       case 'proxy':
-        app.nok(id, 'proxy is not supported by this server');
+        this.#proxy.proxy(app, id, tokens, sip);
         return;
       default:
         // client.cpp: an unknown message type ends the connection.
