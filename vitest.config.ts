@@ -9,5 +9,6 @@ export default defineConfig({
     // keeps them isolated while staying within a 2-core machine.
     pool: 'forks',
     maxWorkers: 2,
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });
