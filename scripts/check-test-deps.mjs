@@ -6,6 +6,7 @@ const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ign
 const missing = [
   ['sipp', 'sip-tester'],
   ['openssl', 'openssl'],
+  ['sox', 'sox'],
 ].filter(([cmd]) => !have(cmd));
 
 if (missing.length > 0) {

@@ -1,12 +1,13 @@
 // `switchboard --config file.yaml` as a real child process (tsx src/cli/main.ts): it serves
 // OPTIONS on the configured UDP port, exits 0 on SIGTERM, and refuses a bad config with
-// file:line:col on stderr and a non-zero exit code.
+// file:line:col on stderr and a non-zero exit code. Its config shares no fixed resource with
+// other test files (drachtio on port 0, the database in a temp dir), so they can run in parallel.
 // The tsx binary is spawned directly rather than through `npx`: npm exec does not pass SIGTERM
 // on and wait, it dies of the signal itself (exit 143) and leaves tsx and node running as
 // orphans. tsx relays the signal to node and exits with its code, like a process manager
 // expects. Each child gets its own process group so cleanup can kill everything it started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -94,6 +95,7 @@ describe('switchboard CLI', () => {
     const udpPort = await freePort();
     const tcpPort = await freePort();
     const file = join(dir, 'ok.yaml');
+    const database = join(dir, 'cli.db');
     writeFileSync(
       file,
       [
@@ -102,6 +104,12 @@ describe('switchboard CLI', () => {
         `    - { transport: udp, address: ${LOOPBACK}, port: ${udpPort} }`,
         `    - { transport: tcp, address: ${LOOPBACK}, port: ${tcpPort} }`,
         '  userAgent: Switchboard-cli-test',
+        // Nothing shared with other test files running in parallel: an ephemeral drachtio port
+        // (not the default 9022) and a database in this test's temp dir (not data/switchboard.db).
+        'registrar:',
+        `  database: ${database}`,
+        'drachtio:',
+        `  embedded: { address: ${LOOPBACK}, port: 0 }`,
         'log:',
         '  level: info',
         '',
@@ -131,6 +139,12 @@ describe('switchboard CLI', () => {
     const { code, signal } = await withTimeout(run.exited, 5000, 'exit after SIGTERM');
     expect({ code, signal }, run.stderr()).toEqual({ code: 0, signal: null });
     expect(Date.now() - t0).toBeLessThan(5000);
+    // It used what the config said: the temp database, an ephemeral drachtio port.
+    expect(existsSync(database)).toBe(true);
+    expect(run.stdout()).toContain(`"database":${JSON.stringify(database)}`);
+    const drachtio = /"port":(\d+),"msg":"drachtio listening"/.exec(run.stdout());
+    expect(drachtio, run.stdout()).not.toBeNull();
+    expect(Number(drachtio![1])).not.toBe(9022);
     // A clean shutdown through the stack, not a kill: the CLI logged it.
     expect(run.stdout()).toMatch(/shutting down/);
     expect(run.stdout()).toMatch(/"msg":"stopped"/);

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type Srf from 'drachtio-srf';
 import { callCounts, runSipp, type SippResult } from './support/sipp.js';
 import { connectApp, sleep, startHarness, until, type Harness } from './support/drachtio.js';
+import { receivedMatching } from './support/switchboard.js';
 
 const CALLEE_A = '127.0.0.2';
 const CALLEE_B = '127.0.0.3';
@@ -27,11 +28,11 @@ describe('srf.proxyRequest through the embedded drachtio server', () => {
   });
 
   /** Starts a SIPp callee on `ip`; resolves with its URI once it had time to bind. */
-  async function callee(scenario: string, ip: string): Promise<{ uri: string; done: Promise<SippResult> }> {
+  async function callee(scenario: string, ip: string): Promise<{ uri: string; hostport: string; done: Promise<SippResult> }> {
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const done = runSipp({ scenario, localIp: ip, localPort: port, timeoutSeconds: 15 });
+    const done = runSipp({ scenario, localIp: ip, localPort: port, timeoutSeconds: 15, traceMessages: true });
     await sleep(300);
-    return { uri: `sip:service@${ip}:${port}`, done };
+    return { uri: `sip:service@${ip}:${port}`, hostport: `${ip}:${port}`, done };
   }
 
   const caller = (scenario: string) =>
@@ -53,6 +54,32 @@ describe('srf.proxyRequest through the embedded drachtio server', () => {
     }, 5000);
     expect(h.server.dump()).toMatchObject({ serverTxns: 0, clientTxns: 0, dialogs: 0, ownedDialogs: 0 });
   }
+
+  // drachtio-server (sip-proxy-controller.cpp, ClientTransaction::forwardRequest): a destination
+  // is the next hop; the Request-URI is replaced by it only when it names the proxy itself.
+  it('a destination is where the request goes: a Request-URI for a domain keeps its user and host', async () => {
+    const srf = await connectApp(h);
+    const a = await callee('proxy-uas', CALLEE_A);
+    const result = proxyApp(srf, [a.hostport], { remainInDialog: true });
+    const r = await caller('proxy-uac-domain');
+    expect(callCounts(r), r.errors).toEqual({ ok: 1, failed: 0 });
+    const rb = await a.done;
+    expect(receivedMatching(rb, /^INVITE /)?.split('\r\n', 1)[0]).toBe('INVITE sip:service@example.test SIP/2.0');
+    expect((await result).finalStatus).toBe(200);
+    await expectIdle();
+  });
+
+  it('a Request-URI naming the proxy itself is replaced by the destination (as drachtio-server)', async () => {
+    const srf = await connectApp(h);
+    const a = await callee('proxy-uas', CALLEE_A);
+    const result = proxyApp(srf, [a.uri], { remainInDialog: true });
+    const r = await caller('proxy-uac');
+    expect(callCounts(r), r.errors).toEqual({ ok: 1, failed: 0 });
+    const rb = await a.done;
+    expect(receivedMatching(rb, /^INVITE /)?.split('\r\n', 1)[0]).toBe(`INVITE ${a.uri} SIP/2.0`);
+    expect((await result).finalStatus).toBe(200);
+    await expectIdle();
+  });
 
   it('relays a call with Record-Route; ACK and BYE follow the route set through us; no dialog is created', async () => {
     const srf = await connectApp(h);

@@ -4,7 +4,10 @@
 import { createConnection, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FrameDecoder, encodeFrame, splitPayload } from '../src/sip/drachtio/framing.js';
+import type { RouteInfo, UnroutedHandler } from '../src/sip/drachtio/index.js';
+import type { IncomingRequest } from '../src/sip/index.js';
 import { SECRET, startHarness, until, type Harness } from './support/drachtio.js';
+import { UdpPeer, isResponseTo, optionsRequest } from './support/net.js';
 import { callCounts, runSipp } from './support/sipp.js';
 
 /** A hand-driven drachtio client: sends frames, collects decoded payloads. */
@@ -139,3 +142,59 @@ describe('drachtio wire protocol, raw', () => {
     expect((await c.reply('s2'))[3]).toBe('NOK');
   });
 });
+
+describe('requests no app routed: the onUnrouted hook', () => {
+  let h: Harness | undefined;
+  let c: RawClient | undefined;
+  afterEach(async () => {
+    c?.end();
+    await h?.close();
+    h = c = undefined;
+  });
+
+  /** Sends `method` (an OPTIONS turned into it) over UDP; the final status and Allow. */
+  async function ask(method: string): Promise<{ status: number; allow: string | undefined }> {
+    const peer = await UdpPeer.open();
+    try {
+      const text = optionsRequest('UDP', `127.0.0.1:${peer.port}`, `127.0.0.1:${h!.sipPort}`, method.toLowerCase()).replace(/OPTIONS/g, method);
+      await peer.send(text, h!.sipPort);
+      const res = await peer.wait(isResponseTo(method), 3000, `${method} answer`);
+      return { status: res.kind === 'response' ? res.status : 0, allow: res.headers.getAll('Allow').join(', ') || undefined };
+    } finally {
+      peer.close();
+    }
+  }
+
+  async function withApp(onUnrouted?: UnroutedHandler): Promise<void> {
+    h = await startHarness(onUnrouted ? { onUnrouted } : {});
+    c = new RawClient(h.server.port);
+    c.send('a1|authenticate|' + SECRET + '|');
+    await c.reply('a1');
+    c.send('r1|route|register');
+    await c.reply('r1');
+  }
+
+  it('by default answers 503, as drachtio-server does', async () => {
+    await withApp();
+    expect((await ask('MESSAGE')).status).toBe(503);
+  });
+
+  it('hands the request and the live routes to the handler, which answers', async () => {
+    const seen: [string, boolean, boolean, string[]][] = [];
+    await withApp((req: IncomingRequest, routes: RouteInfo) => {
+      seen.push([req.method, routes.routed('register'), routes.routed('MESSAGE'), routes.verbs()]);
+      req.respond(405, { headers: [['Allow', 'INVITE, REGISTER']] });
+    });
+    expect(await ask('MESSAGE')).toEqual({ status: 405, allow: 'INVITE, REGISTER' });
+    expect(seen).toEqual([['MESSAGE', true, false, ['register']]]);
+  });
+
+  it('a handler that leaves the request unanswered gets 503 sent for it; one that throws, 500', async () => {
+    await withApp((req) => {
+      if (req.method === 'MESSAGE') throw new Error('boom');
+    });
+    expect((await ask('PUBLISH')).status).toBe(503);
+    expect((await ask('MESSAGE')).status).toBe(500);
+  });
+});
+

@@ -97,8 +97,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-/** Status code of a response datagram, read from its status line only: a 400 to a malformed
- *  request echoes the malformed headers (RFC 3261 §8.2.6.2), so it need not parse as a whole. */
+/** Status code of a response datagram, read from its status line only: a few 400s cannot be whole
+ *  (scalar02's CSeq number is echoed as is, insuf has no From/To/Call-ID to echo). */
 function statusOf(d: Buffer): number | undefined {
   const m = /^SIP\/2\.0 (\d{3}) /.exec(d.subarray(0, 16).toString('latin1'));
   return m ? Number(m[1]) : undefined;
@@ -149,11 +149,10 @@ describe('RFC 4475 requests over UDP get the expected answer', () => {
 });
 
 describe('RFC 4475 §3.2.1 badbranch: branch "z9hG4bK" with nothing after the cookie', () => {
-  // KNOWN FAILURE (stack): src/sip/transaction/matching.ts serverKey() / isRfc3261() take any
-  // branch that startsWith('z9hG4bK') as an RFC 3261 id, the bare cookie included, so the second
-  // request (another Call-ID and CSeq) is absorbed as a retransmission and answered with the
-  // first one's 200. Expected: reject 400, or RFC 2543 matching (two answers, one per request).
-  it.fails('[KNOWN FAILURE] is not used alone as a transaction id: a second request with the same bare branch is a new transaction', async () => {
+  // Fixed: src/sip/transaction/matching.ts isRfc3261Branch() requires something after the cookie,
+  // so the bare cookie falls back to RFC 2543 matching (Request-URI, From tag, Call-ID, CSeq,
+  // top Via) instead of merging two requests into one transaction.
+  it('is not used alone as a transaction id: a second request with the same bare branch is a new transaction', async () => {
     // RFC 4475 §3.2.1 allows rejecting it or falling back to RFC 2543 matching. The stack answers
     // (200 above); then two different requests sharing that bare branch must not be confused.
     const peer = await UdpPeer.open();
@@ -174,6 +173,20 @@ describe('RFC 4475 §3.2.1 badbranch: branch "z9hG4bK" with nothing after the co
     } finally {
       peer.close();
     }
+  });
+});
+
+describe('RFC 4475: the 400 to a malformed request is itself a well-formed response', () => {
+  // RFC 3261 §8.2.6.2 copies From/To/Call-ID/CSeq/Via; repeated single-value headers come back
+  // once, an unparseable From/To is repaired (src/sip/message/response.ts createResponseToMalformed).
+  it.each(['multi01', 'quotbal', 'baddn', 'badaspec', 'mismatch01', 'clerr'])('%s', async (name) => {
+    const res = await finalAnswer(name);
+    expect(res, `no answer to ${name}`).toBeDefined();
+    expect(statusOf(res!)).toBe(400);
+    const parsed = parseMessage(res!);
+    expect(parsed.kind).toBe('response');
+    for (const h of ['From', 'To', 'Call-ID', 'CSeq']) expect(parsed.headers.getAll(h), h).toHaveLength(1);
+    expect(parsed.headers.get('CSeq')).toBe(headerLine(loadRfc4475(name), 'CSeq'));
   });
 });
 

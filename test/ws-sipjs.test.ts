@@ -120,46 +120,106 @@ describe('SIP.js over WebSocket', () => {
     await until(() => sb.services.extCalls.active === 0, 3000, 'the call to be over');
   }, 30_000);
 
-  // Being called works up to the answer: the INVITE reaches SIP.js over the WebSocket it
-  // registered on (ext-calls sends it to the REGISTER's source flow). The in-dialog requests that
-  // follow (ACK, BYE) are routed by src/sip to the dialog's remote target, SIP.js's Contact
-  // `sip:…@….invalid;transport=ws`, which cannot be resolved ("cannot resolve x.invalid", 503):
-  // the stack has no flow reuse for dialogs of WebSocket clients yet (src/sip/API.md, limits).
-  let byeReachedAgent = false;
-  it('is called: SIPp as 1001 dials 1003, the INVITE reaches SIP.js over its WebSocket, SDP passes both ways', async () => {
+  /** SIPp as 1001 dials 1003 with `scenario`; resolves with SIP.js's Invitation and the SIPp run. */
+  async function calledBySipp(scenario: string, extraArgs: string[] = []) {
     const { ua } = agent1003!;
     const invited = new Promise<InstanceType<typeof sipjs.Invitation>>((resolve) => {
       ua.delegate = { onInvite: (inv) => resolve(inv) };
     });
     const call = runSipp({
-      scenario: 'ext-call-uac',
+      scenario,
       target: { host: LOOPBACK, port: sb.port('udp') },
       service: '1003',
       timeoutSeconds: 15,
       traceMessages: true,
-      extraArgs: ['-au', '1001', '-ap', '1001pass', '-auth_uri', `1003@${LOOPBACK}:${sb.port('udp')}`, '-d', '300'],
+      extraArgs: ['-au', '1001', '-ap', '1001pass', '-auth_uri', `1003@${LOOPBACK}:${sb.port('udp')}`, ...extraArgs],
     });
     const invitation = await invited;
     expect(invitation.request.from.uri.user).toBe('1001');
-    const ended = new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), 3000);
-      invitation.stateChange.addListener((st) => {
+    return { invitation, call };
+  }
+
+  /** Resolves when the session gets the ACK for its 2xx / is terminated (false after 5 s). */
+  function acked(session: Session): Promise<boolean> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), 5000);
+      session.delegate = {
+        ...session.delegate,
+        onAck: () => {
+          clearTimeout(t);
+          resolve(true);
+        },
+      };
+    });
+  }
+  function terminated(session: Session): Promise<boolean> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), 5000);
+      session.stateChange.addListener((st) => {
         if (st === sipjs.SessionState.Terminated) {
           clearTimeout(t);
           resolve(true);
         }
       });
     });
+  }
+
+  // Being called: the INVITE reaches SIP.js over the WebSocket it registered on (ext-calls sends
+  // it to the REGISTER's source flow). The in-dialog requests that follow (ACK, BYE) target its
+  // Contact `sip:…@….invalid;transport=ws`: the dialog remembers the flow it was set up on and
+  // src/sip sends them there (RFC 5626 §5.3, RFC 7118 §5).
+  it('is called: SIPp as 1001 dials 1003, SIP.js answers, gets the ACK and the caller’s BYE over its WebSocket', async () => {
+    const { invitation, call } = await calledBySipp('ext-call-uac', ['-d', '300']);
+    const gotAck = acked(invitation);
+    const ended = terminated(invitation);
     await invitation.accept();
     expect((invitation.sessionDescriptionHandler as FixedSdh).remote).toContain('o=caller 1 1 IN IP4 127.0.0.1');
+    expect(await gotAck).toBe(true);
     const r = await call;
     expect(callCounts(r), `${r.errors}\n${r.messages}`).toEqual({ ok: 1, failed: 0 });
     expect(receivedMatching(r, /^SIP\/2\.0 200/)).toContain('o=sipjs 7 7 IN IP4 127.0.0.1');
-    byeReachedAgent = await ended;
+    expect(await ended).toBe(true);
     await until(() => sb.services.extCalls.active === 0, 3000, 'the call to be over');
   }, 30_000);
 
-  it.fails('KNOWN LIMITATION (src/sip next hop): the caller’s BYE reaches SIP.js over its WebSocket', () => {
-    expect(byeReachedAgent).toBe(true);
-  });
+  it('is called and hangs up: SIP.js’s BYE reaches the caller (SIPp as 1001), and its 200 comes back', async () => {
+    const { invitation, call } = await calledBySipp('ext-call-uac-recv-bye');
+    const gotAck = acked(invitation);
+    await invitation.accept();
+    expect(await gotAck).toBe(true);
+    const byeAccepted = new Promise<number>((resolve) => {
+      const t = setTimeout(() => resolve(0), 5000);
+      void invitation.bye({
+        requestDelegate: {
+          onAccept: (res) => {
+            clearTimeout(t);
+            resolve(res.message.statusCode ?? 0);
+          },
+        },
+      });
+    });
+    expect(await byeAccepted).toBe(200);
+    const r = await call;
+    expect(callCounts(r), `${r.errors}\n${r.messages}`).toEqual({ ok: 1, failed: 0 });
+    expect(received(r).some((m) => m.startsWith('BYE '))).toBe(true);
+    await until(() => sb.services.extCalls.active === 0, 3000, 'the call to be over');
+  }, 30_000);
+
+  it('calls 1004 (SIPp) and the callee hangs up: the BYE reaches SIP.js over its WebSocket', async () => {
+    const { ua } = agent1003!;
+    const port = await freePort();
+    const reg = await sippRegister(sb, '1004', { localPort: port });
+    expect(callCounts(reg), reg.errors).toEqual({ ok: 1, failed: 0 });
+    const uas = runSipp({ scenario: 'uas-send-bye', localPort: port, timeoutSeconds: 15, traceMessages: true });
+    await waitForBoundOn(LOOPBACK, port, 'udp');
+    const inviter = new sipjs.Inviter(ua, sipjs.UserAgent.makeURI('sip:1004@switchboard.local')!);
+    const up = established(inviter);
+    const ended = terminated(inviter);
+    await inviter.invite();
+    await up;
+    expect(await ended).toBe(true);
+    const r = await uas;
+    expect(callCounts(r), `${r.errors}\n${r.messages}`).toEqual({ ok: 1, failed: 0 });
+    await until(() => sb.services.extCalls.active === 0, 3000, 'the call to be over');
+  }, 30_000);
 });

@@ -1,10 +1,20 @@
 // SIP over WebSocket (RFC 7118) by hand with the `ws` client: the 'sip' subprotocol is
 // negotiated, an OPTIONS is answered 200, and a whole call (INVITE, 180, 200, ACK, BYE, 200)
-// runs over one WebSocket connection, which stays the flow for every message both ways.
+// runs over one WebSocket connection, which stays the flow for every message both ways —
+// including the requests we send in the dialog to a client whose Contact is `*.invalid`
+// (RFC 7118 §5, RFC 5626 §5.3), whether it called us or we called it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { SipStack, attachDefaultCore } from '../src/sip/index.js';
-import { parseMessage, type SipMessage, type SipResponse } from '../src/sip/message/index.js';
+import { SipError } from '../src/lib/errors.js';
+import { SipStack, attachDefaultCore, type Dialog, type IncomingRequest } from '../src/sip/index.js';
+import {
+  createResponse,
+  parseMessage,
+  serializeMessage,
+  type SipMessage,
+  type SipRequest,
+  type SipResponse,
+} from '../src/sip/message/index.js';
 import { UasApp } from './support/uas-app.js';
 import { endpointOf, isIdle, loopbackConfig, optionsRequest, until } from './support/net.js';
 
@@ -58,6 +68,28 @@ class WsSipClient {
         },
       });
     });
+  }
+
+  /** The first request of `method` received (now or later). */
+  request(method: string, timeoutMs = 3000): Promise<SipRequest> {
+    const pred = (m: SipMessage): boolean => m.kind === 'request' && m.method === method;
+    const seen = this.received.find(pred);
+    if (seen) return Promise.resolve(seen as SipRequest);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no ${method} over WS`)), timeoutMs);
+      this.#waiters.push({
+        pred,
+        resolve: (m) => {
+          clearTimeout(t);
+          resolve(m as SipRequest);
+        },
+      });
+    });
+  }
+
+  /** Answers a request received over the WS. */
+  answer(req: SipRequest, status: number, opts: Parameters<typeof createResponse>[3] = {}): void {
+    this.#ws.send(serializeMessage(createResponse(req, status, undefined, opts)));
   }
 
   close(): void {
@@ -148,5 +180,82 @@ describe('SIP over WebSocket', () => {
     // Timer J is 0 on a reliable transport; the INVITE server transaction ends with Timer L
     // (RFC 6026: 64*T1 on every transport), then nothing is left.
     await until(() => isIdle(stack), 2000, () => JSON.stringify(stack.dump()));
+  });
+
+  it('sends our BYE to a WS caller (Contact *.invalid) over the connection its INVITE came on', async () => {
+    const uas = new UasApp(stack);
+    const ep = endpointOf(stack, 'ws');
+    client = await WsSipClient.open(`ws://${ep.host}:${ep.port}/`);
+    const target = `sip:bob@${ep.host}:${ep.port};transport=ws`;
+    const callId = `ws-uas-bye-${Date.now()}`;
+    client.send(
+      request('INVITE', target, {
+        branch: 'z9hG4bK-ws-inv2',
+        callId,
+        cseq: 1,
+        to: `<${target}>`,
+        extra: [`Contact: <sip:alice@${VIA_HOST};transport=ws>`],
+      }),
+    );
+    const ok = await client.response('INVITE', 200);
+    client.send(request('ACK', target, { branch: 'z9hG4bK-ws-ack2', callId, cseq: 1, to: ok.headers.get('To')! }));
+    await uas.until((c) => c.length === 1 && c[0]!.acked);
+    const dialog = uas.calls[0]!.dialog!;
+    expect(dialog.remoteTarget).toBe(`sip:alice@${VIA_HOST};transport=ws`);
+    expect(dialog.flow?.remote.transport).toBe('ws');
+
+    const final = dialog.bye();
+    const bye = await client.request('BYE');
+    expect(bye.uri).toBe(`sip:alice@${VIA_HOST};transport=ws`);
+    expect(bye.topVia().transport.toUpperCase()).toBe('WS');
+    client.answer(bye, 200);
+    expect((await final).status).toBe(200);
+    expect(stack.stats().transport.connectionsAccepted).toBe(1);
+  });
+
+  it('calls a WS client over its connection; ACK and BYE follow it there, and fail with 503 once it closed', async () => {
+    const ep = endpointOf(stack, 'ws');
+    // The client shows up with an OPTIONS (as a REGISTER would): its flow is where we reach it.
+    const seen = new Promise<IncomingRequest>((resolve) => {
+      stack.once('request', (r: IncomingRequest) => {
+        r.respond(200);
+        resolve(r);
+      });
+    });
+    client = await WsSipClient.open(`ws://${ep.host}:${ep.port}/`);
+    client.send(optionsRequest('WS', VIA_HOST, `${ep.host}:${ep.port}`));
+    const flow = (await seen).source;
+
+    const contact = `sip:alice@${VIA_HOST};transport=ws`;
+    const call = stack.invite(contact, { dest: flow });
+    const invite = await client.request('INVITE');
+    client.answer(invite, 200, { toTag: 'ws-callee', headers: [['Contact', `<${contact}>`]] });
+    const ic = await call;
+    expect((await ic.final).status).toBe(200);
+    const dialog: Dialog = ic.dialog!;
+    expect(dialog.flow).toMatchObject({ remote: { transport: 'ws', address: flow.address, port: flow.port } });
+    // RFC 3261 §13.2.2.4: the ACK for the 2xx goes to the remote target — over the WS.
+    const ack = await client.request('ACK');
+    expect(ack.uri).toBe(contact);
+
+    const byeDone = dialog.bye();
+    const bye = await client.request('BYE');
+    client.answer(bye, 200);
+    expect((await byeDone).status).toBe(200);
+
+    // A second call on the same flow, then the client goes away: no way left to reach it.
+    const call2 = stack.invite(contact, { dest: flow });
+    const invites = (): SipRequest[] => client!.received.filter((m): m is SipRequest => m.kind === 'request' && m.method === 'INVITE');
+    await until(() => invites().length === 2, 2000, 'the second INVITE');
+    const second = invites()[1]!;
+    client.answer(second, 200, { toTag: 'ws-callee-2', headers: [['Contact', `<${contact}>`]] });
+    const ic2 = await call2;
+    expect((await ic2.final).status).toBe(200);
+    client.close();
+    client = undefined;
+    await until(() => stack.stats().transport.connectionsOpen === 0, 2000, 'the WS to close');
+    const err = await ic2.dialog!.bye().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SipError);
+    expect((err as SipError).status).toBe(503);
   });
 });

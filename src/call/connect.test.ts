@@ -5,8 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { startDrachtioServer } from '../sip/drachtio/index.js';
 import { SipStack } from '../sip/index.js';
-import { UdpPeer, freePort, isResponseTo, loopbackConfig, optionsRequest } from '../../test/support/net.js';
-import { connectSignalling, type Signalling } from './connect.js';
+import { UdpPeer, freePort, isResponseTo, loopbackConfig, optionsRequest, until } from '../../test/support/net.js';
+import { allowOf, connectSignalling, type Signalling } from './connect.js';
 import { verbs } from './srf-types.js';
 
 const opened: { close(): Promise<void> }[] = [];
@@ -19,11 +19,12 @@ const config = (drachtio: Partial<Parameters<typeof connectSignalling>[0]['drach
   drachtio: { secret: 's3cret', embedded: { address: '127.0.0.1', port: 0 }, ...drachtio },
 });
 
-async function options(port: number): Promise<{ status: number; allow: string[] }> {
+async function options(port: number, method = 'OPTIONS'): Promise<{ status: number; allow: string[] }> {
   const peer = await UdpPeer.open();
   try {
-    await peer.send(optionsRequest('UDP', `127.0.0.1:${peer.port}`, `127.0.0.1:${port}`), port);
-    const res = await peer.wait(isResponseTo('OPTIONS'), 3000, 'OPTIONS answer');
+    const text = optionsRequest('UDP', `127.0.0.1:${peer.port}`, `127.0.0.1:${port}`).replace(/OPTIONS/g, method);
+    await peer.send(text, port);
+    const res = await peer.wait(isResponseTo(method), 3000, `${method} answer`);
     return { status: res.kind === 'response' ? res.status : 0, allow: res.headers.getAll('Allow') };
   } finally {
     peer.close();
@@ -53,6 +54,18 @@ describe('connectSignalling', () => {
     verbs(s.srf).options((_req, res) => res.send(200, 'OK', { headers: { Allow: 'OPTIONS, X-TEST' } }));
     await new Promise((r) => setTimeout(r, 50)); // the route command reaches the server
     expect((await options(s.embedded!.stack.endpoints[0]!.port)).allow).toEqual(['OPTIONS', 'X-TEST']);
+  });
+
+  it('embedded: unrouted verbs get the default core answers through onUnrouted; Allow lists routed methods', async () => {
+    const s = await connectSignalling(config());
+    opened.push(s);
+    const port = s.embedded!.stack.endpoints[0]!.port;
+    // RFC 3261 §8.2.1: a known method nobody offers is 405 with Allow, not the server's 503.
+    expect(await options(port, 'MESSAGE')).toEqual({ status: 405, allow: ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS'] });
+    verbs(s.srf).register((_req, res) => res.send(403, 'Forbidden', {}));
+    await until(() => s.embedded!.drachtio.dump().routes === 1, 2000, 'the register route');
+    expect(await options(port)).toEqual({ status: 200, allow: ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'REGISTER'] });
+    expect((await options(port, 'MESSAGE')).allow).toContain('REGISTER');
   });
 
   it('external: connects to a drachtio server it did not start, and leaves it running on close', async () => {
@@ -109,5 +122,15 @@ describe('connectSignalling', () => {
     await Promise.all(closed);
     await new Promise((r) => setTimeout(r, 400));
     expect(closed).toHaveLength(1);
+  });
+});
+
+describe('allowOf', () => {
+  it.each([
+    [[], 'INVITE, ACK, CANCEL, BYE, OPTIONS'],
+    [['register'], 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER'],
+    [['invite', 'cdr:attempt', 'message', 'register'], 'INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, REGISTER'],
+  ])('routes %j -> %s', (verbsRouted, allow) => {
+    expect(allowOf({ routed: (v) => verbsRouted.includes(v), verbs: () => verbsRouted })).toBe(allow);
   });
 });

@@ -4,13 +4,13 @@
 // config.drachtio.external it connects to an external drachtio-server instead and starts nothing.
 //
 // Requests no application routes get the stack's default core answers (OPTIONS 200, INVITE 480,
-// 405/481/501 ...) rather than the drachtio server's blanket 503: our listener sees each new request
-// before the drachtio server's and answers only verbs srf has not routed.
+// 405/481/501 ...) rather than the drachtio server's blanket 503, through the embedded server's
+// `onUnrouted` hook, which knows the routes the server actually holds.
 import type { Logger } from '../lib/log.js';
 import { moduleLogger } from '../lib/log.js';
-import { startDrachtioServer, type DrachtioServerHandle } from '../sip/drachtio/index.js';
-import { answerWithDefaultCore, DEFAULT_ALLOW, SipStack, type IncomingRequest } from '../sip/index.js';
-import { Srf, abandon, routes, trackSockets } from './srf-types.js';
+import { startDrachtioServer, type DrachtioServerHandle, type RouteInfo } from '../sip/drachtio/index.js';
+import { answerWithDefaultCore, DEFAULT_ALLOW, SipStack } from '../sip/index.js';
+import { Srf, abandon, trackSockets } from './srf-types.js';
 
 /** The config sections signalling needs (structurally SwitchboardConfig's). */
 export interface SignallingConfig {
@@ -55,19 +55,12 @@ export async function connectSignalling(config: SignallingConfig, opts: Signalli
   const stack = await SipStack.start(config.sip, { logger: log.child({ module: 'sip' }) });
   let drachtio: DrachtioServerHandle | undefined;
   try {
-    // Registered before the drachtio server's listener, so it runs first (EventEmitter order).
-    stack.on('request', (req: IncomingRequest) => {
-      try {
-        if (!routes(srf, req.method)) answerWithDefaultCore(req, { allow: allowOf(srf), capabilities: stack.capabilities });
-      } catch (err) {
-        log.error({ err, callId: req.message.headers.get('Call-ID') }, 'default core failed');
-      }
-    });
     drachtio = await startDrachtioServer({
       stack,
       listen: { address: config.drachtio.embedded.address, port: config.drachtio.embedded.port },
       secret: config.drachtio.secret,
       logger: log.child({ module: 'drachtio' }),
+      onUnrouted: (req, routes) => answerWithDefaultCore(req, { allow: allowOf(routes), capabilities: stack.capabilities }),
     });
     const hostports = await connectSrf(srf, { host: drachtio.address, port: drachtio.port, secret: config.drachtio.secret }, timeoutMs);
     log.debug({ address: drachtio.address, port: drachtio.port }, 'connected to the embedded drachtio server');
@@ -120,9 +113,15 @@ function connectSrf(srf: Srf, where: { host: string; port: number; secret: strin
   });
 }
 
-/** The Allow header our default answers carry: the stack's methods plus what srf routes. */
-function allowOf(srf: Srf): string {
-  return routes(srf, 'register') ? `${DEFAULT_ALLOW}, REGISTER` : DEFAULT_ALLOW;
+/** The Allow header (RFC 3261 §20.5) our default answers carry: the stack's methods plus every
+ *  SIP method an app routes (drachtio's `cdr:*` pseudo-verbs are not methods). */
+export function allowOf(routes: RouteInfo): string {
+  const methods = DEFAULT_ALLOW.split(', ');
+  for (const verb of routes.verbs()) {
+    const m = verb.toUpperCase();
+    if (/^[A-Z]+$/.test(m) && !methods.includes(m)) methods.push(m);
+  }
+  return methods.join(', ');
 }
 
 function disconnect(srf: Srf): void {

@@ -1,10 +1,11 @@
 // The registrar as a drachtio-srf application: REGISTER requests become RegisterRequest facts for
 // the Registrar (src/call/registrar), its RegisterReply becomes the response. Expired bindings are
 // purged on an unref'd timer. OPTIONS (keep-alive pings from phones and monitoring) get 200 with
-// what we offer. Failed authentications are logged and counted; so are bans.
+// what we offer. Failed authentications are logged and counted; so are bans — read from the
+// reply's `authFailed` / `banned` flags, O(1) per request.
 import type { Logger } from '../lib/log.js';
 import type { CallMetrics, RegisterResult } from './metrics.js';
-import type { AuthFailureLimiter, ContactFacts, RegisterReply, RegisterRequest, Registrar } from './registrar/index.js';
+import type { ContactFacts, RegisterReply, RegisterRequest, Registrar } from './registrar/index.js';
 import { headerValues, registerContacts, splitList, uriOf } from './sip-text.js';
 import { reply } from './srf-reply.js';
 import { verbs, type InboundRequest, type OutboundResponse, type Srf } from './srf-types.js';
@@ -15,7 +16,6 @@ export const ACCEPT = 'application/sdp';
 
 export interface RegistrarAppOptions {
   registrar: Registrar;
-  limiter: AuthFailureLimiter;
   metrics: CallMetrics;
   logger: Logger;
   /** How often expired bindings are deleted, ms. */
@@ -50,7 +50,6 @@ function onRegister(req: InboundRequest, res: OutboundResponse, opts: RegistrarA
   const callId = req.get('Call-ID') ?? '';
   const log = opts.logger.child({ callId });
   let out: RegisterReply;
-  const before = opts.limiter.counters();
   try {
     const facts = registerFacts(req);
     out = typeof facts === 'string' ? { status: 400, reason: `Bad Request: ${facts}`, headers: [] } : opts.registrar.register(facts);
@@ -59,18 +58,15 @@ function onRegister(req: InboundRequest, res: OutboundResponse, opts: RegistrarA
     log.error({ err }, 'REGISTER failed');
     out = { status: 500, reason: 'Server Internal Error', headers: [['Retry-After', '5']] };
   }
-  const after = opts.limiter.counters();
-  const failed = after.failures - before.failures;
-  const banned = after.bans - before.bans;
-  if (failed > 0) {
-    opts.metrics.authFailures.inc(failed);
+  if (out.authFailed === true) {
+    opts.metrics.authFailures.inc();
     log.warn(
       { source: `${req.protocol}:${req.source_address}:${req.source_port}`, username: usernameOf(req), status: out.status, aor: out.aor },
       'REGISTER authentication failed',
     );
   }
-  if (banned > 0) {
-    opts.metrics.authBans.inc(banned);
+  if (out.banned === true) {
+    opts.metrics.authBans.inc();
     log.warn({ source: req.source_address }, 'source banned after repeated authentication failures');
   }
   opts.metrics.registers.inc({ result: resultOf(out) });

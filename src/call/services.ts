@@ -76,7 +76,6 @@ export async function startCallServices(config: CallServicesConfig, opts: CallSe
     signalling = await connectSignalling(config, { ...opts, logger: log });
     const registrarApp: RegistrarApp = attachRegistrarApp(signalling.srf, {
       registrar,
-      limiter,
       metrics,
       logger: log.child({ app: 'registrar' }),
       purgeIntervalMs: opts.purgeIntervalMs ?? r.purgeIntervalSeconds * 1000,

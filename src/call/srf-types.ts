@@ -62,12 +62,6 @@ export interface ReceivedResponse {
   has(name: string): boolean;
 }
 
-/** Whether this srf app routes `method` (srf keeps `app.routedMethods`, lower-case verbs). */
-export function routes(srf: Srf, method: string): boolean {
-  const routed = (srf as unknown as { app?: { routedMethods?: Record<string, boolean> } }).app?.routedMethods;
-  return routed !== undefined && Object.hasOwn(routed, method.toLowerCase());
-}
-
 /** srf's SipError-like rejection of createUAC / createUAS: a status when the peer answered. */
 export function statusOf(err: unknown): number | undefined {
   const s = (err as { status?: unknown } | null)?.status;

@@ -11,12 +11,12 @@ import { moduleLogger, type Logger } from '../lib/log.js';
 import type { SipConfig } from '../config/types.js';
 import { Headers, SipRequest, createResponse, newBranch, newCallId, newTag, type SipResponse, type TransportName } from './message/index.js';
 import { TransactionLayer, type ClientTransaction, type TransactionStats } from './transaction/index.js';
-import { TransportLayer, type Endpoint, type Inbound, type TransportStats } from './transport/index.js';
+import { TransportLayer, type Destination, type Endpoint, type Inbound, type TransportStats } from './transport/index.js';
 import { toBody, type DialogImpl } from './dialog/dialog.js';
 import { SafeEmitter } from './dialog/emitter.js';
 import type { IncomingRequestImpl } from './dialog/uas.js';
-import { DialogLayer, type DialogLayerStats, type UaHost } from './dialog/layer.js';
-import { resolveNextHop, selectNextHop, targetUri } from './dialog/next-hop.js';
+import { DialogLayer, type DialogLayerStats, type DialogRoute, type UaHost } from './dialog/layer.js';
+import { resolveInDialog, resolveNextHop, selectNextHop, targetUri } from './dialog/next-hop.js';
 import { initialSeq, tagOf } from './dialog/rules.js';
 import { DEFAULT_CAPABILITIES, type UasCapabilities } from './dialog/uas-checks.js';
 import { ProxyLayer, type ProxyHost, type ProxyOperation, type ProxyOptions, type ProxyStats } from './proxy/index.js';
@@ -329,6 +329,15 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
     return resolveNextHop(selectNextHop(targetUri(req), { listening: this.#transports(), hint }));
   }
 
+  /** Where an in-dialog request goes: as #resolve, or over the dialog's flow while it is open when
+   *  the target cannot be reached otherwise (RFC 3261 §18.1.1, RFC 5626 §5.3, RFC 7118 §5). */
+  #resolveRoute(req: SipRequest, route: DialogRoute | undefined): Promise<Destination> {
+    if (route === undefined) return this.#resolve(req, undefined);
+    const hop = selectNextHop(targetUri(req), { listening: this.#transports(), hint: route.hint });
+    const flow = route.flow !== undefined && this.#transport.isOpen(route.flow.connectionId) ? route.flow : undefined;
+    return resolveInDialog(hop, flow);
+  }
+
   /** RFC 3261 §8.1.1.7 / §18.1.1: our top Via (fresh branch, rport per RFC 3581), Max-Forwards. */
   #prepare(req: SipRequest, dest: Endpoint): void {
     req.headers.set('Via', this.#viaValue(dest, newBranch()));
@@ -361,7 +370,8 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
       clock: this.#clock,
       logger: this.#log.child({ layer: 'proxy' }),
       ours: (uri) => this.#ours(uri),
-      resolve: (req) => this.#resolve(req, undefined),
+      resolve: (req, via) =>
+        via === undefined ? this.#resolve(req, undefined) : resolveNextHop(selectNextHop(via, { listening: this.#transports() })),
       via: (dest, branch) => this.#viaValue(dest, branch),
       localFor: (dest) => this.#localEndpoint(dest.transport, isIP(dest.address) === 6 ? 6 : 4),
       startClient: (req, dest) => this.#transactions.sendRequest(req, dest),
@@ -378,16 +388,16 @@ export class SipStack extends SafeEmitter<SipStackEvents> {
       userAgent: this.#cfg.userAgent,
       capabilities: this.#caps,
       contact: (t) => this.#localUri(t),
-      startTransaction: async <T>(req: SipRequest, hint: TransportName | undefined, dest: Endpoint | undefined, wrap: (ct: ClientTransaction) => T): Promise<T> => {
+      startTransaction: async <T>(req: SipRequest, route: DialogRoute | undefined, dest: Endpoint | undefined, wrap: (ct: ClientTransaction) => T): Promise<T> => {
         this.#checkOpen();
-        const d = dest ?? (await this.#resolve(req, hint));
+        const d = dest ?? (await this.#resolveRoute(req, route));
         this.#checkOpen();
         this.#prepare(req, d);
         return wrap(this.#transactions.sendRequest(req, d));
       },
-      sendStateless: async (req: SipRequest, hint: TransportName | undefined): Promise<void> => {
+      sendStateless: async (req: SipRequest, route: DialogRoute): Promise<void> => {
         this.#checkOpen();
-        const d = await this.#resolve(req, hint);
+        const d = await this.#resolveRoute(req, route);
         // A re-sent ACK keeps its Via: retransmissions of one ACK are the same request.
         if (!req.headers.has('Via')) this.#prepare(req, d);
         await this.#transactions.sendAck(req, d);

@@ -4,7 +4,7 @@
 import Srf from 'drachtio-srf';
 import { loopbackConfig } from '../../src/sip/dialog/testkit.js';
 import { SipStack } from '../../src/sip/stack.js';
-import { startDrachtioServer, type DrachtioServerHandle } from '../../src/sip/drachtio/index.js';
+import { startDrachtioServer, type DrachtioServerHandle, type UnroutedHandler } from '../../src/sip/drachtio/index.js';
 import type { TransportName } from '../../src/sip/message/index.js';
 
 export const SECRET = 'cymru';
@@ -31,13 +31,18 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { t1?: number; transports?: TransportName[]; address?: string } = {},
+  opts: { t1?: number; transports?: TransportName[]; address?: string; onUnrouted?: UnroutedHandler } = {},
 ): Promise<Harness> {
   const t1 = opts.t1 ?? 100;
   const cfg = loopbackConfig(opts.transports ?? ['udp'], { t1, t2: Math.max(4 * t1, 400), t4: 5 * t1 });
   if (opts.address) for (const l of cfg.listen) l.address = opts.address;
   const stack = await SipStack.start(cfg);
-  const server = await startDrachtioServer({ stack, listen: { address: '127.0.0.1', port: 0 }, secret: SECRET });
+  const server = await startDrachtioServer({
+    stack,
+    listen: { address: '127.0.0.1', port: 0 },
+    secret: SECRET,
+    ...(opts.onUnrouted ? { onUnrouted: opts.onUnrouted } : {}),
+  });
   const apps: Srf[] = [];
   return {
     stack,

@@ -143,6 +143,21 @@ describe('Registrar', () => {
     expect(registrar.register(request()).status).toBe(401);
   });
 
+  it('says in the reply whether it counted an authentication failure and whether that banned the source', () => {
+    const flags = (r: RegisterReply) => [r.status, r.authFailed ?? false, r.banned ?? false];
+    const challenge = registrar.register(request());
+    expect(flags(challenge)).toEqual([401, false, false]); // a challenge is no failure
+    expect(flags(registerWithAuth({}, '1001', 'guess'))).toEqual([403, true, false]);
+    expect(flags(registerWithAuth({}, '1001', 'guess2'))).toEqual([403, true, false]);
+    expect(flags(registerWithAuth({}, '1001', 'guess3'))).toEqual([403, true, true]); // the ban starts
+    // Refused by the running ban: neither a new failure nor a new ban.
+    expect(flags(registrar.register(request()))).toEqual([403, false, false]);
+    clock.advance(300_000);
+    expect(flags(registerWithAuth())).toEqual([200, false, false]);
+    const bad = registrar.register(request({ authorization: 'Digest username="1001", nonce="x' }));
+    expect(flags(bad)).toEqual([400, true, false]);
+  });
+
   it('a malformed Authorization is a 400 and counts as a failure', () => {
     const r = registrar.register(request({ authorization: 'Digest username="1001", realm="pbx.test", nonce="x' }));
     expect(r.status).toBe(400);

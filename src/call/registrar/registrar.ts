@@ -32,6 +32,11 @@ export interface RegisterReply {
   headers: [string, string][];
   /** The AOR, once known; for logs. */
   aor?: string;
+  /** This request failed authentication (wrong credentials, bad Authorization; not a plain
+   *  challenge) and was counted against its source. */
+  authFailed?: boolean;
+  /** That failure banned the source (a new ban; a request refused by an existing ban is not one). */
+  banned?: boolean;
 }
 
 export interface RegistrarDeps {
@@ -144,7 +149,10 @@ export class Registrar {
         d.events.append({ at, kind: 'registrar.auth-failed', subject: ip, data: { outcome: auth.kind, username } });
         if (banned) d.events.append({ at, kind: 'registrar.banned', subject: ip, data: {} });
         // Unknown user and wrong password look the same from outside: no user enumeration.
-        return auth.kind === 'bad-request' ? reply(400, `Bad Request: ${auth.reason}`) : reply(403, 'Forbidden');
+        const out = auth.kind === 'bad-request' ? reply(400, `Bad Request: ${auth.reason}`) : reply(403, 'Forbidden');
+        out.authFailed = true;
+        if (banned) out.banned = true;
+        return out;
       }
     }
   }

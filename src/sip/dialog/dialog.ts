@@ -9,7 +9,8 @@ import type { Inbound } from '../transport/index.js';
 import { AckSender } from './ack-sender.js';
 import { AckWait } from './ack-wait.js';
 import { SafeEmitter } from './emitter.js';
-import type { DialogLayer } from './layer.js';
+import type { DialogLayer, DialogRoute } from './layer.js';
+import type { DialogFlow } from './next-hop.js';
 import {
   admitInDialog,
   buildInDialogRequest,
@@ -50,6 +51,8 @@ export interface DialogInit {
   localSeq: number;
   remoteSeq: number | undefined;
   transport: TransportName;
+  /** The connection-oriented flow the dialog was established over (RFC 5626 §5.3). */
+  flow?: DialogFlow;
 }
 
 interface ByeWaiter {
@@ -73,6 +76,9 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
   readonly role: DialogRole;
   readonly callId: string;
   readonly transport: TransportName;
+  readonly flow: DialogFlow | undefined;
+  /** @internal Transport hint and flow for the requests of this dialog. */
+  readonly route: DialogRoute;
   readonly #layer: DialogLayer;
   #state: DialogState;
   #local: NameAddr;
@@ -103,6 +109,8 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
     this.key = { callId: init.callId, localTag: init.localTag, remoteTag: init.remoteTag };
     this.id = dialogId(init.callId, init.role === 'uac' ? init.localTag : init.remoteTag);
     this.transport = init.transport;
+    this.flow = init.flow;
+    this.route = init.flow === undefined ? { hint: init.transport } : { hint: init.transport, flow: init.flow };
     this.#state = init.state;
     this.#local = init.local;
     this.#remote = init.remote;
@@ -113,7 +121,7 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
     this.#remoteSeq = init.remoteSeq;
     this.#acks = new AckSender({
       build: (seq, opts) => this.#build('ACK', seq, opts),
-      send: (ack) => this.#layer.host.sendStateless(ack, this.transport),
+      send: (ack) => this.#layer.host.sendStateless(ack, this.route),
       warn: (err, msg) => this.#warn(err, msg),
     });
   }
@@ -157,6 +165,7 @@ export class DialogImpl extends SafeEmitter<DialogEvents> implements Dialog {
       localSeq: this.#localSeq,
       remoteSeq: this.#remoteSeq,
       transport: this.transport,
+      ...(this.flow === undefined ? {} : { flow: { connectionId: this.flow.connectionId, remote: { ...this.flow.remote } } }),
     };
   }
 

@@ -9,6 +9,7 @@ import type { SipRequest, SipResponse, TransportName } from '../message/index.js
 import type { ClientTransaction, ServerTransaction } from '../transaction/index.js';
 import type { Endpoint, Inbound } from '../transport/index.js';
 import { DialogImpl } from './dialog.js';
+import type { DialogFlow } from './next-hop.js';
 import {
   dialogId,
   dialogKeyString,
@@ -26,6 +27,13 @@ import { ClientRequestImpl, InviteClientImpl } from './uac.js';
 import { checkIncomingRequest, type UasCapabilities } from './uas-checks.js';
 import { IncomingRequestImpl } from './uas.js';
 
+/** How a dialog's requests find their way: its transport as the default when the target names
+ *  none, and the flow it was established over (RFC 5626 §5.3), if any. */
+export interface DialogRoute {
+  hint: TransportName;
+  flow?: DialogFlow;
+}
+
 /** What the dialog layer needs from the stack that owns it. */
 export interface UaHost {
   readonly clock: Clock;
@@ -36,10 +44,11 @@ export interface UaHost {
   /** Our Contact URI on a transport. */
   contact(transport: TransportName): string;
   /** Fills Via / Max-Forwards, resolves the next hop (or uses `dest`), starts a client transaction
-   *  and hands it to `wrap` at once (before any of its events can fire). */
-  startTransaction<T>(req: SipRequest, hint: TransportName | undefined, dest: Endpoint | undefined, wrap: (ct: ClientTransaction) => T): Promise<T>;
+   *  and hands it to `wrap` at once (before any of its events can fire). `route`: an in-dialog
+   *  request's transport hint and flow. */
+  startTransaction<T>(req: SipRequest, route: DialogRoute | undefined, dest: Endpoint | undefined, wrap: (ct: ClientTransaction) => T): Promise<T>;
   /** Same without a transaction: the ACK for a 2xx. Keeps an existing Via (a re-sent ACK is identical). */
-  sendStateless(req: SipRequest, hint: TransportName | undefined): Promise<void>;
+  sendStateless(req: SipRequest, route: DialogRoute): Promise<void>;
   /** Straight to the transport, for the UAS core's 2xx retransmissions. */
   sendResponse(res: SipResponse, inbound: Inbound): Promise<void>;
   /** A dialog was created (early or confirmed, UAC or UAS). */
@@ -167,7 +176,7 @@ export class DialogLayer {
   }
 
   sendInDialog(d: DialogImpl, req: SipRequest, opts: RequestOptions & InviteOptions): Promise<ClientRequestImpl | InviteClientImpl> {
-    return this.host.startTransaction(req, d.transport, undefined, (ct) => this.#wrap(ct, d, opts));
+    return this.host.startTransaction(req, d.route, undefined, (ct) => this.#wrap(ct, d, opts));
   }
 
   #wrap(ct: ClientTransaction, d: DialogImpl | undefined, opts: InviteOptions): ClientRequestImpl | InviteClientImpl {
@@ -210,6 +219,8 @@ export class DialogLayer {
         localSeq: initialSeq(),
         remoteSeq: req.cseq().seq,
         transport: r.local.transport,
+        // RFC 5626 §5.3: requests to the caller may have to use the connection its INVITE came on.
+        flow: flowOf(r.connectionId, r.source),
       });
       this.#add(d);
       if (s < 200) d._incomingInvite = r;
@@ -221,7 +232,7 @@ export class DialogLayer {
   }
 
   /** @internal RFC 3261 §12.1.2: the dialog a 1xx/2xx to our INVITE belongs to, created if new. */
-  _uacDialog(c: InviteClientImpl, res: SipResponse, state: 'early' | 'confirmed'): { dialog: DialogImpl; created: boolean } {
+  _uacDialog(c: InviteClientImpl, res: SipResponse, state: 'early' | 'confirmed', inbound: Inbound | undefined): { dialog: DialogImpl; created: boolean } {
     const req = c.message;
     const key: DialogKey = { callId: req.callId(), localTag: tagOf(req.from()) ?? '', remoteTag: tagOf(res.to()) ?? '' };
     const found = this.#byKey.get(dialogKeyString(key));
@@ -240,6 +251,8 @@ export class DialogLayer {
       localSeq: req.cseq().seq,
       remoteSeq: undefined,
       transport: c.dest.transport,
+      // RFC 5626 §5.3 / RFC 7118 §5: the connection the answer came on (the INVITE's flow).
+      flow: inbound === undefined ? undefined : flowOf(inbound.connectionId, inbound.source),
     });
     this.#add(d);
     return { dialog: d, created: true };
@@ -315,6 +328,13 @@ export class DialogLayer {
     for (const d of [...this.#byKey.values()]) d._end('closed');
     this.#servers.clear();
   }
+}
+
+/** RFC 5626 §3.2: a connection-oriented flow, identified by the connection a message came on.
+ *  UDP has no flow to keep (its `connectionId` names the listening socket). */
+function flowOf(connectionId: string | undefined, source: Endpoint): DialogFlow | undefined {
+  if (connectionId === undefined || source.transport === 'udp') return undefined;
+  return { connectionId, remote: { transport: source.transport, address: source.address, port: source.port } };
 }
 
 function sourceUri(e: Endpoint): string {

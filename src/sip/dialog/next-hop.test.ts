@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { SipError } from '../../lib/errors.js';
 import { Headers, SipRequest, parseUri, type TransportName } from '../message/index.js';
-import { resolveNextHop, selectNextHop, targetUri } from './next-hop.js';
+import { isInvalidHost, resolveInDialog, resolveNextHop, selectNextHop, targetUri, type DialogFlow } from './next-hop.js';
 
 const ALL: TransportName[] = ['udp', 'tcp', 'tls'];
 
@@ -69,5 +69,36 @@ describe('resolveNextHop', () => {
     await expect(resolveNextHop({ transport: 'udp', host: 'nowhere.invalid', port: 5060 }, () => Promise.reject(new Error('ENOTFOUND')))).rejects.toMatchObject({
       status: 503,
     });
+  });
+});
+
+describe('resolveInDialog: the dialog\'s flow (RFC 5626 §5.3, RFC 7118 §5)', () => {
+  const flow: DialogFlow = { connectionId: 'ws-7', remote: { transport: 'ws', address: '127.0.0.1', port: 40123 } };
+  const onFlow = { transport: 'ws', address: '127.0.0.1', port: 40123, connectionId: 'ws-7' };
+  const noLookup = (): Promise<{ address: string }> => Promise.reject(new Error('ENOTFOUND'));
+  it.each<[string, { transport: TransportName; host: string; port: number }, DialogFlow | undefined, unknown]>([
+    ['SIP.js Contact (ws, .invalid host) -> the flow', { transport: 'ws', host: 'df7jal23ls0d.invalid', port: 5060 }, flow, onFlow],
+    ['a WS hop with an IP literal -> the flow (we never connect to WS peers)', { transport: 'ws', host: '127.0.0.9', port: 5060 }, flow, onFlow],
+    ['a .invalid host on TCP -> the flow, no DNS lookup', { transport: 'tcp', host: 'x.INVALID.', port: 5060 }, flow, onFlow],
+    ['an unresolvable name -> the flow', { transport: 'tcp', host: 'pbx.example', port: 5060 }, flow, onFlow],
+    ['a reachable IP hop -> the hop itself', { transport: 'tcp', host: '127.0.0.5', port: 5070 }, flow, { transport: 'tcp', address: '127.0.0.5', port: 5070 }],
+  ])('%s', async (_name, hop, f, expected) => {
+    expect(await resolveInDialog(hop, f, noLookup)).toEqual(expected);
+  });
+
+  it('without a flow a .invalid target is still a 503', async () => {
+    const err = await resolveInDialog({ transport: 'ws', host: 'abc.invalid', port: 5060 }, undefined, noLookup).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SipError);
+    expect((err as SipError).status).toBe(503);
+  });
+
+  it.each([
+    ['abc.invalid', true],
+    ['invalid', true],
+    ['x.invalid.', true],
+    ['invalid.example', false],
+    ['127.0.0.1', false],
+  ])('isInvalidHost(%s) = %s', (host, yes) => {
+    expect(isInvalidHost(host)).toBe(yes);
   });
 });

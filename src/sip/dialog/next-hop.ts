@@ -2,11 +2,13 @@
 // it is a loose router, else the Request-URI) and RFC 3263 §4 turns it into transport, host and
 // port — without NAPTR/SRV: an explicit transport param wins, sips means TLS, the port defaults
 // to 5060 (5061 for TLS/WSS), and host names go through the OS resolver (dns.lookup).
+// In-dialog requests to a peer reachable only over the connection it opened (a WebSocket client,
+// RFC 7118 §5; a `.invalid` Contact host, RFC 6761 §6.4) use the dialog's flow (RFC 5626 §5.3).
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { SipError } from '../../lib/errors.js';
 import { parseNameAddr, parseUri, type SipRequest, type SipUri, type TransportName } from '../message/index.js';
-import type { Endpoint } from '../transport/index.js';
+import type { Destination, Endpoint } from '../transport/index.js';
 
 export interface NextHop {
   transport: TransportName;
@@ -83,5 +85,41 @@ export async function resolveNextHop(hop: NextHop, lookup: Lookup = osLookup): P
     return { transport: hop.transport, address, port: hop.port };
   } catch {
     throw new SipError(503, 'Service Unavailable', `cannot resolve ${hop.host}`);
+  }
+}
+
+/** A connection-oriented flow a dialog was established over (RFC 5626 §3.2 / RFC 7118 §5). */
+export interface DialogFlow {
+  /** The connection's id (`Inbound.connectionId` of a stream transport). */
+  connectionId: string;
+  /** The peer end of that connection. */
+  remote: Endpoint;
+}
+
+/** RFC 6761 §6.4: names under `.invalid` never resolve (SIP.js Contacts use them, RFC 7118 §5). */
+export function isInvalidHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  return h === 'invalid' || h.endsWith('.invalid');
+}
+
+/** The destination that sends on `flow`. */
+export function flowDestination(flow: DialogFlow): Destination {
+  return { ...flow.remote, connectionId: flow.connectionId };
+}
+
+/**
+ * RFC 3261 §18.1.1 + RFC 5626 §5.3: where an in-dialog request goes when the dialog has an open
+ * flow. A hop we cannot reach by ourselves — WS/WSS (RFC 7118 §5: only the client connects) or a
+ * `.invalid` host — takes the flow at once; any other hop is resolved as usual and falls back to
+ * the flow only when resolution fails (SipError 503). Without a flow, plain `resolveNextHop`.
+ */
+export async function resolveInDialog(hop: NextHop, flow: DialogFlow | undefined, lookup: Lookup = osLookup): Promise<Destination> {
+  if (flow === undefined) return resolveNextHop(hop, lookup);
+  if (hop.transport === 'ws' || hop.transport === 'wss' || isInvalidHost(hop.host)) return flowDestination(flow);
+  try {
+    return await resolveNextHop(hop, lookup);
+  } catch (err) {
+    if (err instanceof SipError) return flowDestination(flow);
+    throw err;
   }
 }

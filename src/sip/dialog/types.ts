@@ -5,6 +5,7 @@
 // `Dialog.id` is the drachtio-style `<Call-ID>;from-tag=<From tag>`.
 import type { SipRequest, SipResponse, TransportName } from '../message/index.js';
 import type { Endpoint, Inbound } from '../transport/index.js';
+import type { DialogFlow } from './next-hop.js';
 import type { DialogKey } from './rules.js';
 
 export type { DialogKey };
@@ -80,6 +81,8 @@ export interface DialogInfo {
   localSeq: number;
   remoteSeq: number | undefined;
   transport: TransportName;
+  /** The flow the dialog was established over, when connection-oriented (RFC 5626 §5.3). */
+  flow?: DialogFlow;
 }
 
 export interface BodyOptions {
@@ -127,6 +130,10 @@ export interface Dialog extends Events<DialogEvents> {
   readonly remoteSeq: number | undefined;
   /** The transport the dialog was set up on; used when the remote target names none. */
   readonly transport: TransportName;
+  /** The TCP/TLS/WS connection the dialog was established over. While it is open, requests whose
+   *  target cannot be reached otherwise (a WebSocket client, a `.invalid` host, a name that does
+   *  not resolve) are sent on it (RFC 3261 §18.1.1, RFC 5626 §5.3, RFC 7118 §5). */
+  readonly flow: DialogFlow | undefined;
   /** RFC 3261 §12.2.1.1: sends a request in the dialog (not ACK / CANCEL). An INVITE returns an
    *  InviteClient whose 2xx is ACKed per `autoAck`. Rejects with SipError when it cannot be sent. */
   request(method: 'INVITE', opts?: InviteOptions): Promise<InviteClient>;
@@ -170,6 +177,8 @@ export interface IncomingRequest extends Events<IncomingRequestEvents> {
   send(res: SipResponse): void;
   /** Tells the stack not to answer this request by default (the listener will, later). */
   defer(): void;
+  /** Whether `defer()` was called. */
+  readonly deferred: boolean;
 }
 
 export interface ClientRequestEvents {

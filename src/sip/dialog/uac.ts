@@ -129,7 +129,7 @@ export class InviteClientImpl extends ClientRequestBase<InviteClientEvents> impl
     if (s < 200) {
       // RFC 3261 §12.1.2 / §13.2.2.4: a 1xx with a To tag creates an early dialog, one per fork.
       if (s > 100 && this.inDialog === undefined && this.finalResponse === undefined && tagOf(res.to()) !== undefined) {
-        const { dialog, created } = this.layer._uacDialog(this, res, 'early');
+        const { dialog, created } = this.layer._uacDialog(this, res, 'early', inbound);
         if (created) {
           this.#dialogs.push(dialog);
           dialog._outgoingInvite = true;
@@ -159,7 +159,7 @@ export class InviteClientImpl extends ClientRequestBase<InviteClientEvents> impl
       d._invite2xx(res, this.#autoAck);
       return;
     }
-    const { dialog, created } = this.layer._uacDialog(this, res, 'confirmed');
+    const { dialog, created } = this.layer._uacDialog(this, res, 'confirmed', inbound);
     if (created) this.#dialogs.push(dialog);
     if (this.finalResponse === undefined) {
       this.#answered = dialog;

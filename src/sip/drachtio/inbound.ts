@@ -1,7 +1,8 @@
 // Network → application: new out-of-dialog requests and the app's answers to them.
 //
 // A new request goes to one app that routed its verb, round robin (client-controller.cpp); with
-// none, the server answers 503 itself, as drachtio-server's "No providers available" path does.
+// none, the `onUnrouted` handler answers it — by default 503, as drachtio-server's "No providers
+// available" path does; the embedding (src/call/connect.ts) may answer like a UA core instead.
 // The stack has already sent 100 Trying for an INVITE (drachtio-wire.md §3). The frame carries
 // the bytes as received, the server transaction id, an empty dialog id and where it arrived.
 //
@@ -20,7 +21,13 @@ import type { Cdr } from './cdr.js';
 import type { DialogOwners } from './dialogs.js';
 import { sentResponseHead, sipHead } from './meta.js';
 import type { Routes } from './routes.js';
+import type { RouteInfo, UnroutedHandler } from './types.js';
 import { dialogIdOf, extrasOf, parseAppMessage, rawOf, tagParam } from './sip-util.js';
+
+/** drachtio-server's answer when no app routed the verb. */
+export const answer503: UnroutedHandler = (req) => {
+  req.respond(503);
+};
 
 /** Lower-case verbs of the common methods, so routing allocates nothing per request. */
 const VERBS: Record<string, string> = {
@@ -35,13 +42,17 @@ export class InboundRequests {
   readonly #routes: Routes;
   readonly #owners: DialogOwners;
   readonly #cdr: Cdr;
+  readonly #onUnrouted: UnroutedHandler;
+  readonly #routeInfo: RouteInfo;
 
-  constructor(stack: SipStack, log: Logger, routes: Routes, owners: DialogOwners, cdr: Cdr) {
+  constructor(stack: SipStack, log: Logger, routes: Routes, owners: DialogOwners, cdr: Cdr, onUnrouted: UnroutedHandler = answer503) {
     this.#stack = stack;
     this.#log = log;
     this.#routes = routes;
     this.#owners = owners;
     this.#cdr = cdr;
+    this.#onUnrouted = onUnrouted;
+    this.#routeInfo = { routed: (verb) => routes.has(verb.toLowerCase()), verbs: () => routes.verbs() };
   }
 
   /** The stack's 'request' event: a new request outside any dialog. */
@@ -49,8 +60,7 @@ export class InboundRequests {
     const method = req.method;
     const app = this.#routes.pick(VERBS[method] ?? method.toLowerCase());
     if (app === undefined) {
-      this.#log.debug({ method }, 'no application routed this verb; 503');
-      if (req.finalStatus === undefined) req.respond(503);
+      this.#unrouted(req);
       return;
     }
     app.serverTxns.add(req.id);
@@ -60,6 +70,19 @@ export class InboundRequests {
       req.on('cancel', (cancel) => this.#cancelled(app, req, cancel));
     }
     app.sendWithSip(sipHead('network', raw.length, req.local.transport, req.source, req.id, '', req.local), raw);
+  }
+
+  /** No app routed the verb: the handler answers; silence or a crash is answered here. */
+  #unrouted(req: IncomingRequest): void {
+    this.#log.debug({ method: req.method }, 'no application routed this verb');
+    let status = 503;
+    try {
+      if (req.finalStatus === undefined) this.#onUnrouted(req, this.#routeInfo);
+    } catch (err) {
+      this.#log.error({ err, method: req.method }, 'onUnrouted handler failed');
+      status = 500;
+    }
+    if (req.finalStatus === undefined && !req.deferred && !req.cancelled) req.respond(status);
   }
 
   /**

@@ -4,7 +4,7 @@ import { moduleLogger } from '../../lib/log.js';
 import { DrachtioServer } from './server.js';
 import type { DrachtioServerHandle, DrachtioServerOptions } from './types.js';
 
-export type { DrachtioDump, DrachtioListen, DrachtioServerHandle, DrachtioServerOptions } from './types.js';
+export type { DrachtioDump, DrachtioListen, DrachtioServerHandle, DrachtioServerOptions, RouteInfo, UnroutedHandler } from './types.js';
 export { MAX_FRAME_BYTES } from './framing.js';
 export { SERVER_VERSION } from './server.js';
 

@@ -19,6 +19,8 @@ describe('proxy command parsing', () => {
     const cmd = parseProxyCommand(tokens, sip);
     expect(cmd).toMatchObject({ txnId: 'tx-1', recordRoute: true, fullResponse: true, destinations: ['sip:a@127.0.0.2', 'sip:b@127.0.0.3'] });
     expect(cmd.opts).toMatchObject({ mode: 'simultaneous', recordRoute: true, followRedirects: false, provisionalTimeoutMs: 2000 });
+    // sip-proxy-controller.cpp: destinations are next hops, not Request-URIs.
+    expect(cmd.opts.targets).toBe('destination');
     expect(cmd.opts.finalTimeoutMs).toBeUndefined();
     expect(cmd.opts.headers).toEqual([['X-Tenant', 'blue']]);
   });

@@ -44,6 +44,9 @@ export function parseProxyCommand(tokens: readonly string[], sip: Buffer): Proxy
     mode: tokens[6] === 'simultaneous' ? 'simultaneous' : 'serial',
     provisionalTimeoutMs: parseWireTimeout(tokens[7] ?? ''),
     finalTimeoutMs: parseWireTimeout(tokens[8] ?? ''),
+    // sip-proxy-controller.cpp: destinations are next hops; the Request-URI is replaced by the
+    // destination only when it names us (srf docs: "an IP address[:port] … to proxy the request to").
+    targets: 'destination',
   };
   const destinations = tokens.slice(9).filter((d) => d.trim() !== '');
   if (sip.length > 0) {

@@ -51,6 +51,11 @@ export class Routes {
     return (this.#byVerb.get(verb)?.length ?? 0) > 0;
   }
 
+  /** Every verb with at least one app routed. */
+  verbs(): string[] {
+    return [...this.#byVerb.keys()];
+  }
+
   get size(): number {
     return this.#byVerb.size;
   }

@@ -63,7 +63,7 @@ export class DrachtioServer {
     this.#secret = Buffer.from(opts.secret, 'utf8');
     this.#log = opts.logger;
     this.#owners = new DialogOwners(this.#stack, this.#log, this.#cdr);
-    this.#inbound = new InboundRequests(this.#stack, this.#log, this.#routes, this.#owners, this.#cdr);
+    this.#inbound = new InboundRequests(this.#stack, this.#log, this.#routes, this.#owners, this.#cdr, opts.onUnrouted);
     this.#outbound = new OutboundRequests(this.#stack, this.#log, this.#owners, this.#cdr);
     this.#proxy = new ProxyCommands(this.#stack, this.#log, this.#cdr);
     const tls = opts.listen?.tls;

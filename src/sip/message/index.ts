@@ -12,6 +12,6 @@ export { splitList } from './split.js';
 export { SipParseError } from './errors.js';
 export { parseMessage, MAX_CONTENT_LENGTH } from './parse.js';
 export { serializeMessage } from './serialize.js';
-export { createResponse, defaultReason, type CreateResponseOptions } from './response.js';
+export { createResponse, createResponseToMalformed, defaultReason, type CreateResponseOptions } from './response.js';
 export { newTag, newBranch, newCallId } from './ids.js';
 export { StreamFramer, MAX_MESSAGE_BYTES, type FramerEvent, type StreamFramerOptions } from './framer.js';

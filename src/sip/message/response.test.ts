@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadRfc4475 } from './fixtures/rfc4475/cases.js';
-import { SipParseError, createResponse, defaultReason, newBranch, newCallId, newTag, parseMessage, serializeMessage, type SipRequest } from './index.js';
+import { repairNameAddr } from './response.js';
+import { SipParseError, createResponse, createResponseToMalformed, defaultReason, newBranch, newCallId, newTag, parseMessage, serializeMessage, type SipRequest } from './index.js';
 
 const INVITE = Buffer.from(
   [
@@ -94,3 +95,54 @@ describe('identifiers', () => {
     expect(newTag().length).toBeGreaterThanOrEqual(8);
   });
 });
+
+/** The partial request of a message that fails to parse (what the transport layer answers). */
+function partialOf(raw: Buffer): SipRequest {
+  try {
+    parseMessage(raw);
+  } catch (err) {
+    if (err instanceof SipParseError && err.partial?.kind === 'request') return err.partial;
+  }
+  throw new Error('expected a parse error with a partial request');
+}
+
+describe('answering a malformed request (RFC 3261 §8.2.6, RFC 4475 §3.1.2): the 400 itself is well-formed', () => {
+  it('multi01: repeated From/To/Call-ID/CSeq come back once (the first), the Via list intact', () => {
+    const req = partialOf(loadRfc4475('multi01'));
+    for (const make of [createResponse, createResponseToMalformed]) {
+      const res = make(req, 400, 'Bad Request');
+      const back = parseMessage(serializeMessage(res));
+      expect(back.headers.getAll('CSeq')).toEqual(['5 INVITE']);
+      expect(back.headers.getAll('Call-ID')).toEqual(['multi01.98asdh@192.0.2.1']);
+      expect(back.headers.getAll('From')).toHaveLength(1);
+      expect(back.headers.getAll('To')).toEqual(['sip:user@example.com']);
+      expect(back.headers.getAll('Via')).toEqual(req.headers.getAll('Via'));
+    }
+  });
+
+  it.each([
+    ['quotbal', 'To', '"Mr. J. User" <sip:j.user@example.com>'],
+    ['baddn', 'From', '"Bell, Alexander" <sip:a.g.bell@example.com>;tag=43'],
+    ['badaspec', 'To', '"Watson, Thomas" <sip:t.watson@example.org>'],
+  ])('%s: the unparseable %s is repaired so the response parses', (name, header, repaired) => {
+    const req = partialOf(loadRfc4475(name));
+    expect(() => parseMessage(serializeMessage(createResponse(req, 400, 'Bad Request')))).toThrow(SipParseError);
+    const res = createResponseToMalformed(req, 400, 'Bad Request');
+    const back = parseMessage(serializeMessage(res));
+    expect(back.headers.get(header)).toBe(repaired);
+    expect(back.headers.get('CSeq')).toBe(req.headers.get('CSeq'));
+  });
+
+  it.each([
+    ['<sip:a@x>;tag=1', '<sip:a@x>;tag=1'],
+    ['"Open <sip:a@x>;tag=1', '"Open" <sip:a@x>;tag=1'],
+    ['Unquoted, Comma <sip:a@x>', '"Unquoted, Comma" <sip:a@x>'],
+    ['< sip:a@x >;tag=2', '<sip:a@x>;tag=2'],
+    ['"say \\"hi <sip:a@x>', '"say \\\\\\"hi" <sip:a@x>'],
+    ['no brackets at all ;;', 'no brackets at all ;;'],
+    ['<sip:a b@x>', '<sip:a b@x>'],
+  ])('repairNameAddr(%s) = %s', (input, out) => {
+    expect(repairNameAddr(input)).toBe(out);
+  });
+});
+

@@ -57,7 +57,7 @@ class FakeClient extends EventEmitter {
   }
 }
 
-function invite(): SipRequest {
+function invite(uri = 'sip:bob@10.0.0.1'): SipRequest {
   const h = new Headers();
   h.append('Via', 'SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKcaller');
   h.append('From', '<sip:alice@example.com>;tag=a');
@@ -65,18 +65,18 @@ function invite(): SipRequest {
   h.append('Call-ID', 'c1');
   h.append('CSeq', '1 INVITE');
   h.append('Max-Forwards', '70');
-  return new SipRequest('INVITE', 'sip:bob@10.0.0.1', h, Buffer.alloc(0));
+  return new SipRequest('INVITE', uri, h, Buffer.alloc(0));
 }
 
-function setup(targets: string[], opts: ProxyOptions = {}) {
+function setup(targets: string[], opts: ProxyOptions = {}, requestUri?: string) {
   const clock = new ManualClock();
   const clients: FakeClient[] = [];
   const host: ProxyHost = {
     clock,
     logger: moduleLogger('proxy-test'),
     ours: oursFrom([US]),
-    resolve: (req) => {
-      const host = req.requestUri().host;
+    resolve: (req, via) => {
+      const host = (via ?? req.requestUri()).host;
       if (host.endsWith('.invalid')) return Promise.reject(new Error('no such host'));
       return Promise.resolve({ transport: 'udp', address: host, port: 5060 });
     },
@@ -90,7 +90,7 @@ function setup(targets: string[], opts: ProxyOptions = {}) {
     sendStateless: () => Promise.resolve(),
     sendResponse: () => Promise.resolve(),
   };
-  const st = new FakeServer(invite());
+  const st = new FakeServer(invite(requestUri));
   let closed = false;
   const core = new ProxyCore(host, st as unknown as ServerTransaction, targets, opts, () => (closed = true));
   const results: ProxyResult[] = [];
@@ -235,4 +235,31 @@ describe('proxy core (RFC 3261 §16.7)', () => {
     t.clients[0].answer(404);
     expect(t.upstream()).toEqual([404]);
   });
+
+  describe("'destination' targets (drachtio-server's proxyRequest)", () => {
+    it('a Request-URI that is not ours is kept: the destination is only where the branch goes', async () => {
+      const t = setup(['sip:127.0.0.2', 'sip:127.0.0.3:5070'], { targets: 'destination' }, 'sip:bob@example.com');
+      await tick();
+      expect(t.clients[0].request.uri).toBe('sip:bob@example.com');
+      expect(t.clients[0].dest).toEqual({ transport: 'udp', address: '127.0.0.2', port: 5060 });
+      t.clients[0].answer(486);
+      await tick();
+      expect(t.clients[1].request.uri).toBe('sip:bob@example.com');
+      expect(t.clients[1].dest.address).toBe('127.0.0.3');
+    });
+
+    it('a Request-URI naming us is replaced by the destination, verbatim (it would loop back to us)', async () => {
+      const t = setup(['sip:carol@127.0.0.2'], { targets: 'destination' });
+      await tick();
+      expect(t.clients[0].request.uri).toBe('sip:carol@127.0.0.2');
+      expect(t.clients[0].dest.address).toBe('127.0.0.2');
+    });
+
+    it("by default (RFC 3261 §16.5) the target is the Request-URI, user part and all", async () => {
+      const t = setup(['sip:127.0.0.2'], {}, 'sip:bob@example.com');
+      await tick();
+      expect(t.clients[0].request.uri).toBe('sip:127.0.0.2');
+    });
+  });
 });
+

@@ -6,13 +6,15 @@
 // cancels every pending branch (§16.10); a 2xx or 6xx cancels the others (§16.7 steps 5, 10).
 // ACKs for non-2xx finals are absorbed by the transactions on both sides (hop by hop).
 import type { TimerHandle } from '../../lib/clock.js';
-import { createResponse, formatUri, newBranch, newTag, parseNameAddr, type SipRequest, type SipResponse } from '../message/index.js';
+import { createResponse, formatUri, newBranch, newTag, parseNameAddr, type SipRequest, type SipResponse, type SipUri } from '../message/index.js';
 import type { ClientTransaction, ServerTransaction } from '../transaction/index.js';
 import type { Endpoint, Inbound } from '../transport/index.js';
 import { SafeEmitter } from '../dialog/emitter.js';
 import {
   bestResponseIndex,
   buildBranch,
+  destinationRequestUri,
+  parseTarget,
   recordRoutes,
   relayedResponse,
   removeOwnRoutes,
@@ -115,14 +117,22 @@ export class ProxyCore extends SafeEmitter<ProxyEvents> implements ProxyOperatio
     const b: Branch = { target, state: 'resolving', got2xx: false, reported: false };
     this.#branches.push(b);
     let req: SipRequest;
+    let via: SipUri | undefined;
     try {
-      req = buildBranch(this.#base, { target, extraHeaders: this.#opts.headers });
+      let uri = target;
+      if (target !== undefined && this.#opts.targets === 'destination') {
+        // drachtio-server: the target is the next hop; the Request-URI is kept unless it is ours.
+        via = parseTarget(target);
+        if (via === undefined) throw new Error(`unusable destination ${target}`);
+        uri = destinationRequestUri(this.#base, target, this.#host.ours);
+      }
+      req = buildBranch(this.#base, { target: uri, extraHeaders: this.#opts.headers });
     } catch (err) {
       this.#host.logger.debug({ err, target }, 'proxy branch not built');
       this.#localFinal(b, 400);
       return;
     }
-    this.#host.resolve(req).then(
+    this.#host.resolve(req, via).then(
       (dest) => this.#guard(() => this.#send(b, req, dest)),
       (err: unknown) =>
         this.#guard(() => {

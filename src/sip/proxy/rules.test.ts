@@ -5,6 +5,7 @@ import { Headers, SipRequest, SipResponse, parseUri } from '../message/index.js'
 import {
   bestResponseIndex,
   buildBranch,
+  destinationRequestUri,
   isProxiedInDialog,
   oursFrom,
   ownRouteCount,
@@ -191,3 +192,18 @@ describe('RFC 3261 §16.7 step 6 best response', () => {
     expect(upstreamStatus(486)).toBe(486);
   });
 });
+
+describe("drachtio-server's Request-URI for a 'destination' branch", () => {
+  const ours = oursFrom([{ transport: 'udp', address: '127.0.0.1', port: 5060 }]);
+  const req = (uri: string) => new SipRequest('INVITE', uri, new Headers(), Buffer.alloc(0));
+  it.each([
+    ['sip:1004@switchboard.local', 'sip:127.0.0.2', undefined],
+    ['sip:1004@127.0.0.9:5060', 'sip:127.0.0.2', undefined],
+    ['tel:+15551234', 'sip:127.0.0.2', undefined],
+    ['sip:1004@127.0.0.1', 'sip:127.0.0.2', 'sip:127.0.0.2'],
+    ['sip:1004@127.0.0.1:5060;transport=udp', 'sip:bob@127.0.0.2:5080', 'sip:bob@127.0.0.2:5080'],
+  ])('%s sent to %s -> %s', (uri, dest, expected) => {
+    expect(destinationRequestUri(req(uri), dest, ours)).toBe(expected);
+  });
+});
+

@@ -182,6 +182,22 @@ export function upstreamStatus(chosen: number | undefined): number {
   return chosen === 503 ? 500 : chosen;
 }
 
+/**
+ * The Request-URI of a branch sent to a drachtio-style destination (sip-proxy-controller.cpp
+ * ClientTransaction::forwardRequest): the received Request-URI stays — a destination is where the
+ * request goes, not whom it is for — unless it is a sip/sips URI naming this element, which would
+ * only loop back to us; then the destination replaces it, verbatim. Undefined = keep.
+ */
+export function destinationRequestUri(received: SipRequest, destination: string, ours: IsOurs): string | undefined {
+  let uri: SipUri;
+  try {
+    uri = received.requestUri();
+  } catch {
+    return undefined;
+  }
+  return (uri.scheme === 'sip' || uri.scheme === 'sips') && ours(uri) ? destination : undefined;
+}
+
 /** Parses a proxy destination as drachtio-srf sends it (already `sip:`-prefixed). */
 export function parseTarget(t: string): SipUri | undefined {
   try {

@@ -2,7 +2,7 @@
 // reports, and what the proxy core needs from the stack that owns it (ProxyHost).
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/log.js';
-import type { SipRequest, SipResponse } from '../message/index.js';
+import type { SipRequest, SipResponse, SipUri } from '../message/index.js';
 import type { ClientTransaction } from '../transaction/index.js';
 import type { Endpoint, Inbound } from '../transport/index.js';
 import type { Events } from '../dialog/types.js';
@@ -24,11 +24,19 @@ export interface ProxyOptions {
   finalTimeoutMs?: number;
   /** Extra headers for every forwarded branch. */
   headers?: readonly (readonly [string, string])[];
+  /**
+   * What the targets are. 'request-uri' (default, RFC 3261 §16.5): each target becomes its
+   * branch's Request-URI and the next hop follows from it. 'destination' (drachtio-server's
+   * proxyRequest, sip-proxy-controller.cpp): each target is the next hop the branch is sent to;
+   * the Request-URI is kept — replaced by the target only when it names this element.
+   */
+  targets?: 'request-uri' | 'destination';
 }
 
 /** One branch's response as reported to the proxy's owner. */
 export interface BranchResponse {
-  /** The branch's Request-URI target (or the unchanged Request-URI of an in-dialog request). */
+  /** The branch's target: its Request-URI, or in 'destination' mode where it was sent (the
+   *  unchanged Request-URI of an in-dialog request). */
   target: string;
   /** Where the branch was sent. */
   dest: Endpoint;
@@ -64,8 +72,9 @@ export interface ProxyHost {
   readonly logger: Logger;
   /** Whether a URI names this element. */
   readonly ours: IsOurs;
-  /** RFC 3261 §16.6 step 7 / RFC 3263: the next hop of a request. Rejects with SipError. */
-  resolve(req: SipRequest): Promise<Endpoint>;
+  /** RFC 3261 §16.6 step 7 / RFC 3263: the next hop of a request, or of `via` when given (a
+   *  'destination' target). Rejects with SipError. */
+  resolve(req: SipRequest, via?: SipUri): Promise<Endpoint>;
   /** Our Via value for a request to `dest`, with `branch`. */
   via(dest: Endpoint, branch: string): string;
   /** The listener we send from towards `dest` (for Record-Route). */

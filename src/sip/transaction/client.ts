@@ -16,7 +16,7 @@ import type {
   ClientTransaction,
   ClientTransactionEvents,
   ClientTransactionState,
-  Endpoint,
+  Destination,
   Inbound,
   TransactionTransport,
 } from './types.js';
@@ -27,7 +27,7 @@ export interface ClientHost {
   readonly clock: Clock;
   readonly logger: Logger;
   /** Starts the CANCEL's own non-INVITE client transaction. */
-  sendRequest(req: SipRequest, dest: Endpoint): ClientTransaction;
+  sendRequest(req: SipRequest, dest: Destination): ClientTransaction;
   clientTerminated(tx: ClientTx): void;
 }
 
@@ -42,7 +42,7 @@ export class ClientTx extends EventEmitter<ClientTransactionEvents> implements C
   readonly id = randomUUID();
   readonly method: string;
   readonly request: SipRequest;
-  readonly dest: Endpoint;
+  readonly dest: Destination;
   readonly key: string;
   readonly branch: string;
   readonly #invite: boolean;
@@ -55,7 +55,7 @@ export class ClientTx extends EventEmitter<ClientTransactionEvents> implements C
   #cancelGuard: TimerHandle | undefined;
   #cancelTx: ClientTransaction | undefined;
 
-  constructor(host: ClientHost, req: SipRequest, dest: Endpoint, key: string, branch: string, timers: Timers) {
+  constructor(host: ClientHost, req: SipRequest, dest: Destination, key: string, branch: string, timers: Timers) {
     super();
     this.#host = host;
     this.request = req;

@@ -15,6 +15,7 @@ import { ServerTx, type ServerHost } from './server.js';
 import { DEFAULT_TIMERS, makeTimers, type Timers } from './timers.js';
 import type {
   ClientTransaction,
+  Destination,
   Endpoint,
   Inbound,
   ServerTransaction,
@@ -106,7 +107,7 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> imple
   /** Starts a client transaction. Adds nothing to the request: the caller sets the top Via with a
    *  fresh branch, Max-Forwards, etc. Throws InvalidStateError for ACK (use `sendAck`), for a
    *  request without branch, or when a live transaction has the same branch and method. */
-  sendRequest(req: SipRequest, dest: Endpoint): ClientTransaction {
+  sendRequest(req: SipRequest, dest: Destination): ClientTransaction {
     if (this.#closed) throw new InvalidStateError('transaction layer closed');
     const method = req.method.toUpperCase();
     // RFC 3261 §17.1.1.3: an ACK is not a transaction (for a 2xx the TU sends it directly).
@@ -127,7 +128,7 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> imple
   }
 
   /** Sends an ACK for a 2xx (RFC 3261 §13.2.2.4): no transaction, straight to the transport. */
-  sendAck(ack: SipRequest, dest: Endpoint): Promise<void> {
+  sendAck(ack: SipRequest, dest: Destination): Promise<void> {
     return this.transport.sendRequest(ack, dest);
   }
 

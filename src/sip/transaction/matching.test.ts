@@ -1,7 +1,7 @@
 // Matching keys: RFC 3261 §17.1.3 (client), §17.2.3 (server, RFC 2543 fallback), §8.2.2.2 (merge).
 import { describe, expect, it } from 'vitest';
 import { parseMessage, type SipRequest, type SipResponse } from '../message/index.js';
-import { clientKeyOf, isRfc3261, mergeKey, serverKey } from './matching.js';
+import { clientKeyOf, isRfc3261, isRfc3261Branch, mergeKey, serverKey } from './matching.js';
 import { request } from './testkit.js';
 
 const req = (s: Parameters<typeof request>[0]): SipRequest => parseMessage(Buffer.from(request(s))) as SipRequest;
@@ -56,6 +56,39 @@ describe('server keys (RFC 3261 §17.2.3)', () => {
     ]) {
       expect(serverKey(req(changed), 'INVITE')).not.toBe(serverKey(inv, 'INVITE'));
     }
+  });
+});
+
+describe('a branch of only the magic cookie (RFC 4475 §3.2.1 badbranch)', () => {
+  it.each([
+    ['z9hG4bK', false],
+    ['z9hG4bKa', true],
+    ['z9hG4bK74bf9', true],
+    ['Z9HG4BKabc', false],
+    ['abc', false],
+    [undefined, false],
+  ] as const)('%s is an RFC 3261 branch: %s', (branch, yes) => {
+    expect(isRfc3261Branch(branch)).toBe(yes);
+  });
+
+  it('is not a transaction id: two requests with it get different RFC 2543 keys', () => {
+    const v = 'SIP/2.0/UDP host.example.com:5070;branch=z9hG4bK';
+    const a = req({ via: [v], method: 'OPTIONS', callId: 'one' });
+    const b = req({ via: [v], method: 'OPTIONS', callId: 'two', cseq: 9 });
+    expect(isRfc3261(a)).toBe(false);
+    expect(serverKey(a, 'OPTIONS')).toMatch(/^2543\|/);
+    expect(serverKey(a, 'OPTIONS')).not.toBe(serverKey(b, 'OPTIONS'));
+    // Its own retransmission still matches.
+    expect(serverKey(req({ via: [v], method: 'OPTIONS', callId: 'one' }), 'OPTIONS')).toBe(serverKey(a, 'OPTIONS'));
+  });
+
+  it('a response carrying it matches no client transaction', () => {
+    const res = parseMessage(
+      Buffer.from(
+        'SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK\r\nFrom: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n',
+      ),
+    ) as SipResponse;
+    expect(clientKeyOf(res)).toBeUndefined();
   });
 });
 

@@ -5,14 +5,14 @@ import type { EventEmitter } from 'node:events';
 import type { Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/log.js';
 import type { SipRequest, SipResponse } from '../message/index.js';
-import type { Endpoint, Inbound } from '../transport/types.js';
+import type { Destination, Endpoint, Inbound } from '../transport/types.js';
 import type { TimerConfig } from './timers.js';
 
-export type { Endpoint, Inbound, TimerConfig };
+export type { Destination, Endpoint, Inbound, TimerConfig };
 
 /** What the layer needs from src/sip/transport's TransportLayer. */
 export interface TransactionTransport {
-  sendRequest(req: SipRequest, dest: Endpoint): Promise<void>;
+  sendRequest(req: SipRequest, dest: Destination): Promise<void>;
   sendResponse(res: SipResponse, via: { connectionId?: string; source: Endpoint }): Promise<void>;
 }
 
@@ -76,7 +76,8 @@ export interface ClientTransaction extends EventEmitter<ClientTransactionEvents>
   readonly id: string;
   readonly method: string;
   readonly request: SipRequest;
-  readonly dest: Endpoint;
+  /** Where the request went (and where its CANCEL and non-2xx ACK go), flow pin included. */
+  readonly dest: Destination;
   readonly state: ClientTransactionState;
   /** RFC 3261 §9.1, INVITE only: sends a CANCEL once a provisional has arrived (deferred until
    *  then; dropped if a final arrives first). `reason` is a Reason header value (RFC 3326),

@@ -8,6 +8,7 @@ export {
 } from './layer.js';
 export type {
   Endpoint,
+  Destination,
   ListenSpec,
   Inbound,
   DroppedInfo,

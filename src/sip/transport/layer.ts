@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import { lookup } from 'node:dns/promises';
 import type { Socket } from 'node:net';
 import {
-  createResponse,
+  createResponseToMalformed,
   newBranch,
   parseMessage,
   serializeMessage,
@@ -28,6 +28,7 @@ import { applyReceived, bareHost, hostForVia, reliableResponseTarget, replaceTop
 import { isCrlfOnly, listenWs } from './ws.js';
 import {
   newStats,
+  type Destination,
   type Endpoint,
   type Inbound,
   type ListenSpec,
@@ -128,6 +129,11 @@ export class TransportLayer extends EventEmitter {
       default:
         throw new ConfigError('<listen>', 0, 0, `unknown transport "${String(spec.transport)}"`);
     }
+  }
+
+  /** Whether `connectionId` names a connection-oriented flow that is still open. */
+  isOpen(connectionId: string): boolean {
+    return this.#flows.get(connectionId) !== undefined;
   }
 
   listening(): Endpoint[] {
@@ -254,7 +260,8 @@ export class TransportLayer extends EventEmitter {
   #buildAnswer(req: SipRequest, status: number, reason: string, source: Endpoint): SipResponse | undefined {
     try {
       applyReceived(req, source);
-      return createResponse(req, status, reason);
+      // RFC 3261 §8.2.6.2, made well-formed: one of each single-value header, From/To repaired.
+      return createResponseToMalformed(req, status, reason);
     } catch {
       return undefined; // no readable Via (or From/To/Call-ID/CSeq): nothing to address a response with
     }
@@ -311,9 +318,15 @@ export class TransportLayer extends EventEmitter {
   // ---- sending ---------------------------------------------------------------------------------
 
   /** RFC 3261 §18.1.1: sends a request to a next hop, reusing an open flow or opening one (TCP/TLS).
+   *  A `dest.connectionId` naming an open flow of the same transport wins (RFC 5626 §5.3 flow reuse).
    *  A top Via whose sent-by is a placeholder ("0.0.0.0" / "[::]") gets our local endpoint. */
-  async sendRequest(req: SipRequest, dest: Endpoint): Promise<void> {
+  async sendRequest(req: SipRequest, dest: Destination): Promise<void> {
     if (this.#closed) throw new InvalidStateError('transport layer is closed');
+    const pinned = dest.connectionId !== undefined ? this.#flows.get(dest.connectionId) : undefined;
+    if (pinned !== undefined && pinned.transport === dest.transport) {
+      this.#fillVia(req, dest.transport, familyOf(pinned.remote.address) === 6 ? 6 : 4);
+      return this.#write(pinned, serializeMessage(req));
+    }
     let address = dest.address;
     let servername: string | undefined;
     if (familyOf(address) === 0) {

@@ -11,6 +11,18 @@ export interface Endpoint {
   port: number;
 }
 
+/**
+ * Where a request goes: a transport address, optionally pinned to an open connection-oriented
+ * flow (RFC 5626 §5.3 / RFC 7118 §5: a WebSocket client, or a client behind NAT, is reached only
+ * over the connection it opened). While that connection is open the request is written to it;
+ * once it has closed the address is used as for any other request (a WS peer then fails: we
+ * cannot connect to it).
+ */
+export interface Destination extends Endpoint {
+  /** Id of the flow to send on (an `Inbound.connectionId` of a stream transport). */
+  connectionId?: string;
+}
+
 export interface ListenSpec {
   transport: TransportName;
   address: string;

@@ -1,0 +1,186 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from './clock.js';
+import { MediaClock, sharedMediaClock, type MediaTickListener } from './media-clock.js';
+
+function recorder(): MediaTickListener & { ticks: number[]; times: number[] } {
+  const r = {
+    ticks: [] as number[],
+    times: [] as number[],
+    onMediaTick(tick: number, now: number) {
+      r.ticks.push(tick);
+      r.times.push(now);
+    },
+  };
+  return r;
+}
+
+describe('MediaClock (injected time)', () => {
+  it('ticks at start + n*20 ms', () => {
+    const clock = new ManualClock();
+    const mc = new MediaClock({ clock });
+    const r = recorder();
+    mc.add(r);
+    mc.start();
+    clock.advance(100);
+    expect(r.ticks).toEqual([1, 2, 3, 4, 5]);
+    expect(r.times).toEqual([20, 40, 60, 80, 100]);
+    expect(mc.skipped).toBe(0);
+    expect(mc.lateness.max).toBe(0);
+  });
+
+  it('does not drift when every timer fires late: deadlines stay on the grid', () => {
+    // The timer fires 3 ms late every time; a re-armed relative timer would drift 3 ms per tick.
+    let t = 0;
+    const pending: { at: number; fn: () => void }[] = [];
+    const clock = {
+      now: () => t,
+      setTimeout: (fn: () => void, ms: number) => {
+        pending.push({ at: t + ms + 3, fn });
+        return 0 as never;
+      },
+      clearTimeout: () => {},
+    };
+    const mc = new MediaClock({ clock });
+    const r = recorder();
+    mc.add(r);
+    mc.start();
+    for (let i = 0; i < 1000; i++) {
+      const p = pending.shift()!;
+      t = p.at;
+      p.fn();
+    }
+    expect(r.ticks.length).toBe(1000);
+    // Tick 1000 ran 3 ms after its deadline 20_000, not 3_000 ms late.
+    expect(r.times[999]).toBe(20_003);
+    expect(mc.lateness.max).toBe(3);
+    expect(mc.lateness.p99()).toBe(3);
+  });
+
+  it('re-arms instead of running when woken early', () => {
+    let t = 0;
+    const pending: { at: number; fn: () => void }[] = [];
+    const clock = {
+      now: () => t,
+      setTimeout: (fn: () => void, ms: number) => {
+        pending.push({ at: t + Math.max(0, ms - 2), fn }); // fires 2 ms early
+        return 0 as never;
+      },
+      clearTimeout: () => {},
+    };
+    const mc = new MediaClock({ clock });
+    const r = recorder();
+    mc.add(r);
+    mc.start();
+    for (let i = 0; i < 6; i++) {
+      const p = pending.shift()!;
+      t = p.at;
+      p.fn();
+    }
+    expect(r.times.every((x, i) => x >= (i + 1) * 20 - 0.5)).toBe(true);
+  });
+
+  it('skips missed ticks after a stall and re-aligns (no burst)', () => {
+    const clock = new ManualClock();
+    let stall = 0;
+    const mc = new MediaClock({ clock, now: () => clock.now() + stall });
+    const r = recorder();
+    mc.add(r);
+    mc.start();
+    clock.advance(40); // ticks 1, 2
+    stall = 107; // the event loop was blocked for 107 ms before tick 3's timer ran
+    clock.advance(20);
+    // now = 167: ticks 3..7 were due (60..140) + 8 is due at 160; only tick 8 runs.
+    expect(r.ticks).toEqual([1, 2, 8]);
+    expect(mc.skipped).toBe(5);
+    expect(mc.lateness.max).toBe(7);
+    // Back on the grid: tick 9 at 180, tick 10 at 200 (time source now 207).
+    clock.advance(40);
+    expect(r.ticks.slice(3)).toEqual([9, 10]);
+    expect(r.times.slice(3)).toEqual([180, 200]);
+  });
+
+  it('isolates a throwing listener and counts it', () => {
+    const clock = new ManualClock();
+    const mc = new MediaClock({ clock });
+    const r1 = recorder();
+    const r2 = recorder();
+    mc.add(r1);
+    mc.add({
+      onMediaTick() {
+        throw new Error('boom');
+      },
+    });
+    mc.add(r2);
+    mc.start();
+    clock.advance(60);
+    expect(r1.ticks).toEqual([1, 2, 3]);
+    expect(r2.ticks).toEqual([1, 2, 3]);
+    expect(mc.errors).toBe(3);
+  });
+
+  it('remove() is idempotent and safe during a tick', () => {
+    const clock = new ManualClock();
+    const mc = new MediaClock({ clock });
+    const r = recorder();
+    let removeSelf: () => void = () => {};
+    const self = {
+      n: 0,
+      onMediaTick() {
+        self.n++;
+        removeSelf();
+        removeSelf();
+      },
+    };
+    removeSelf = mc.add(self);
+    mc.add(r);
+    mc.start();
+    clock.advance(60);
+    expect(self.n).toBe(1);
+    expect(r.ticks).toEqual([1, 2, 3]);
+  });
+
+  it('stop() cancels the timer; autoStart follows listeners', () => {
+    const clock = new ManualClock();
+    const mc = new MediaClock({ clock, autoStart: true });
+    expect(mc.running).toBe(false);
+    const r = recorder();
+    const rm = mc.add(r);
+    expect(mc.running).toBe(true);
+    clock.advance(40);
+    rm();
+    expect(mc.running).toBe(false);
+    expect(clock.pending).toBe(0);
+    clock.advance(100);
+    expect(r.ticks).toEqual([1, 2]);
+  });
+
+  it('sharedMediaClock() is one instance', () => {
+    expect(sharedMediaClock()).toBe(sharedMediaClock());
+    expect(sharedMediaClock().intervalMs).toBe(20);
+  });
+});
+
+describe('MediaClock (real time)', () => {
+  it('runs ~1 s with no drift and small lateness', async () => {
+    const mc = new MediaClock();
+    const r = recorder();
+    mc.add(r);
+    const t0 = performance.now();
+    mc.start();
+    await new Promise((res) => setTimeout(res, 1010));
+    mc.stop();
+    // 50 ticks in 1 s; a loaded CI box may skip a few, but the count never exceeds the grid.
+    const last = r.ticks[r.ticks.length - 1]!;
+    expect(last).toBeGreaterThanOrEqual(48);
+    expect(last).toBeLessThanOrEqual(51);
+    // Drift: the last tick ran close to its grid deadline.
+    const drift = r.times[r.times.length - 1]! - (t0 + last * 20);
+    expect(drift).toBeGreaterThanOrEqual(-1);
+    expect(drift).toBeLessThan(15);
+    expect(mc.lateness.p99()).toBeLessThan(15);
+    console.log(
+      `media clock 1 s: ticks=${r.ticks.length} skipped=${mc.skipped} drift=${drift.toFixed(2)} ms ` +
+        `p99=${mc.lateness.p99().toFixed(2)} ms max=${mc.lateness.max.toFixed(2)} ms`,
+    );
+  });
+});

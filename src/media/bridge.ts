@@ -1,0 +1,165 @@
+// Bridge: connects two MediaSessions of one call so each peer hears the other.
+//
+// Each direction is a BridgeRelay (bridge-relay.ts): RTP pass-through without decoding when the
+// two sessions negotiated the same codec (sequence numbers and timestamps rewritten into the
+// outbound session's own continuous numbering, RFC 4733 events carried with the other side's
+// telephone-event payload type), transcoding through internal PCM otherwise (decoded by the
+// inbound session's jitter buffer, encoded on the outbound session's tick, events re-sent through
+// its RtpEventSource hook). The mode follows re-negotiations (checked per packet by identity).
+//
+// Recording (optional): a stereo Recorder gets the caller (`a`, left) and the other party (`b`,
+// right), one 20 ms frame of each per media tick, aligned: the two frames of one tick are written
+// together; if one side misses a tick (not negotiated yet) its channel gets silence.
+//
+// Ownership: the bridge installs itself as each session's audio source and restores the
+// previous source on close(); it never closes the sessions or the recorder (their owner does).
+// close() is idempotent and runs by itself when either session closes. Nothing here allocates per
+// packet or tick.
+import { InvalidStateError } from '../lib/errors.js';
+import { BridgeRelay, type RelayMode, type RelayStats } from './bridge-relay.js';
+import type { Recorder } from './recorder.js';
+import { MediaEmitter } from './session-emitter.js';
+import type { MediaSession } from './session.js';
+import { FRAME_SAMPLES, type AudioSource } from './types.js';
+
+export type { RelayMode } from './bridge-relay.js';
+
+export interface BridgeOptions {
+  /** Stereo recorder: `a` (caller) left, `b` right. Not closed by the bridge. */
+  record?: Recorder | null;
+}
+
+export interface BridgeEvents {
+  /** The bridge closed (close() or one of the sessions closed); sources are restored. */
+  closed: [];
+}
+
+export interface BridgeStats {
+  aToB: Readonly<RelayStats>;
+  bToA: Readonly<RelayStats>;
+  /** Stereo frames (20 ms) handed to the recorder. */
+  recordedFrames: number;
+  /** Frames written with one channel missing (that side did not tick). */
+  recordedHalfFrames: number;
+}
+
+const SILENCE = new Int16Array(FRAME_SAMPLES);
+
+export class Bridge extends MediaEmitter<BridgeEvents> {
+  readonly a: MediaSession;
+  readonly b: MediaSession;
+  readonly #ab: BridgeRelay;
+  readonly #ba: BridgeRelay;
+  readonly #prevA: AudioSource | null;
+  readonly #prevB: AudioSource | null;
+  readonly #undo: (() => void)[] = [];
+  #closed = false;
+  readonly #stats = { recordedFrames: 0, recordedHalfFrames: 0 };
+
+  // Recording: the latest frame of each side, written as a pair once both arrived for a tick.
+  #recorder: Recorder | null = null;
+  readonly #left = new Int16Array(FRAME_SAMPLES);
+  readonly #right = new Int16Array(FRAME_SAMPLES);
+  #leftReady = false;
+  #rightReady = false;
+
+  readonly #onClosed = (): void => this.close();
+
+  /** Bridges `a` (the caller) and `b`. Throws InvalidStateError for a closed or identical session. */
+  constructor(a: MediaSession, b: MediaSession, opts: BridgeOptions = {}) {
+    super();
+    if (a === b) throw new InvalidStateError('cannot bridge a session with itself');
+    if (a.closed || b.closed) throw new InvalidStateError('cannot bridge a closed session');
+    this.a = a;
+    this.b = b;
+    this.#ab = new BridgeRelay(a, b);
+    this.#ba = new BridgeRelay(b, a);
+    this.#ab.onFrame = (f) => this.#onLeft(f);
+    this.#ba.onFrame = (f) => this.#onRight(f);
+    this.#recorder = opts.record ?? null;
+    this.#prevA = a.setSource(this.#ba);
+    this.#prevB = b.setSource(this.#ab);
+    this.#undo.push(a.addRtpListener(this.#ab), b.addRtpListener(this.#ba), a.addTap(this.#ab, 'in'), b.addTap(this.#ba, 'in'));
+    a.on('closed', this.#onClosed);
+    b.on('closed', this.#onClosed);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** How each direction is relayed now ('idle' until both sides negotiated). */
+  get mode(): { aToB: RelayMode; bToA: RelayMode } {
+    return { aToB: this.#ab.mode, bToA: this.#ba.mode };
+  }
+
+  get stats(): BridgeStats {
+    return { aToB: this.#ab.stats, bToA: this.#ba.stats, ...this.#stats };
+  }
+
+  /** RFC 4733 events re-sent through the event hook (transcode mode), per direction. */
+  get eventStats(): { aToB: EventStats; bToA: EventStats } {
+    return { aToB: this.#ab.events.stats, bToA: this.#ba.events.stats };
+  }
+
+  get recorder(): Recorder | null {
+    return this.#recorder;
+  }
+
+  /** Starts, switches or (null) stops recording; returns the previous recorder (not closed). */
+  record(r: Recorder | null): Recorder | null {
+    const prev = this.#recorder;
+    this.#recorder = this.#closed ? null : r;
+    this.#leftReady = this.#rightReady = false;
+    return prev;
+  }
+
+  #onLeft(f: Int16Array): void {
+    if (this.#recorder === null) return;
+    if (this.#leftReady) this.#flush(); // `b` missed a tick
+    this.#left.set(f);
+    this.#leftReady = true;
+    if (this.#rightReady) this.#flush();
+  }
+
+  #onRight(f: Int16Array): void {
+    if (this.#recorder === null) return;
+    if (this.#rightReady) this.#flush();
+    this.#right.set(f);
+    this.#rightReady = true;
+    if (this.#leftReady) this.#flush();
+  }
+
+  #flush(): void {
+    const rec = this.#recorder;
+    const l = this.#leftReady;
+    const r = this.#rightReady;
+    this.#leftReady = this.#rightReady = false;
+    if (rec === null) return;
+    if (rec.closed) {
+      this.#recorder = null; // its owner closed it: stop feeding it
+      return;
+    }
+    rec.write(l ? this.#left : SILENCE, r ? this.#right : SILENCE);
+    this.#stats.recordedFrames++;
+    if (!(l && r)) this.#stats.recordedHalfFrames++;
+  }
+
+  /** Unbridges: detaches from both sessions and restores their previous sources. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#recorder !== null && (this.#leftReady || this.#rightReady)) this.#flush();
+    this.#recorder = null;
+    for (const u of this.#undo.splice(0)) u();
+    this.a.off('closed', this.#onClosed);
+    this.b.off('closed', this.#onClosed);
+    this.#ab.events.detach();
+    this.#ba.events.detach();
+    if (!this.a.closed && this.a.source === this.#ba) this.a.setSource(this.#prevA);
+    if (!this.b.closed && this.b.source === this.#ab) this.b.setSource(this.#prevB);
+    this.safeEmit('closed');
+  }
+}
+
+type EventStats = BridgeRelay['events']['stats'];

@@ -1,0 +1,46 @@
+// Public surface of src/media (see API.md). The media layer knows nothing of SIP: the call layer
+// hands it SDP and gets SDP (or an SdpError → 488) back.
+export * from './types.js';
+export * from './rtp.js';
+export * from './rtcp.js';
+export {
+  SdpError,
+  parseSdp,
+  formatSdp,
+  getAttribute,
+  directionOf,
+  connectionOf,
+  rtpMapsOf,
+  parseFmtpParams,
+  answerOffer,
+  applyAnswer,
+  buildOffer,
+  SdpOriginState,
+  DEFAULT_CODECS,
+  MAX_SDP_BYTES,
+  type SdpErrorCode,
+  type LocalMedia,
+  type NegotiatedCodec,
+  type NegotiatedMedia,
+  type SessionDescription,
+  type MediaDescription,
+  type SdpAttribute,
+  type SdpConnection,
+  type SdpLine,
+  type SdpOrigin,
+  type Direction,
+  type RtpMap,
+} from './sdp/index.js';
+export { PortAllocator, PortsExhaustedError, type PortPair, type PortAllocatorOptions } from './ports.js';
+export {
+  MediaSession,
+  RTCP_INTERVAL_MS,
+  type MediaSessionEvents,
+  type MediaSessionOptions,
+  type MediaSessionStats,
+  type RtcpReport,
+} from './session.js';
+export { MediaEmitter } from './session-emitter.js';
+export { MediaClock, sharedMediaClock, type MediaTickListener, type MediaClockOptions, type LatenessStats } from '../lib/media-clock.js';
+export { createCodec, codecName, CODEC_NAMES } from './codec/index.js';
+export { JitterBuffer, type JitterBufferOptions, type JitterStats } from './jitter.js';
