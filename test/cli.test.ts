@@ -94,6 +94,7 @@ describe('switchboard CLI', () => {
   it('answers OPTIONS on its UDP port and exits 0 on SIGTERM', async () => {
     const udpPort = await freePort();
     const tcpPort = await freePort();
+    const apiPort = await freePort();
     const file = join(dir, 'ok.yaml');
     const database = join(dir, 'cli.db');
     writeFileSync(
@@ -110,6 +111,9 @@ describe('switchboard CLI', () => {
         `  database: ${database}`,
         'drachtio:',
         `  embedded: { address: ${LOOPBACK}, port: 0 }`,
+        'api:',
+        `  address: ${LOOPBACK}`,
+        `  port: ${apiPort}`,
         'log:',
         '  level: info',
         '',
@@ -130,6 +134,23 @@ describe('switchboard CLI', () => {
       expect(answer.kind === 'response' && answer.status).toBe(200);
       expect(answer.headers.get('Server')).toBe('Switchboard-cli-test');
       expect(answer.headers.get('Allow')).toMatch(/\bINVITE\b/);
+
+      // Bad input is answered, never fatal, and counted in a metric Prometheus can scrape.
+      const metric = async (): Promise<number> => {
+        const text = await (await fetch(`http://${LOOPBACK}:${apiPort}/metrics`)).text();
+        const m = /^switchboard_sip_parse_errors_total (\d+)$/m.exec(text);
+        expect(m, text).not.toBeNull();
+        return Number(m![1]);
+      };
+      const before = await metric();
+      // Content-Length promises a body the datagram does not carry (RFC 3261 §18.3: 400).
+      const malformed = optionsRequest('UDP', `${LOOPBACK}:${peer.port}`, `${LOOPBACK}:${udpPort}`, 'cli-bad').replace(/Content-Length: *0/i, 'Content-Length: 50');
+      expect(malformed).toContain('Content-Length: 50');
+      await peer.send(Buffer.from(malformed, 'latin1'), udpPort);
+      const bad = await peer.wait((m) => m.kind === 'response' && m.status === 400, 2000, '400 to a malformed OPTIONS').catch(() => undefined);
+      expect(bad).toBeDefined();
+      expect(await metric()).toBe(before + 1);
+      expect((await fetch(`http://${LOOPBACK}:${apiPort}/healthz`)).status).toBe(200);
     } finally {
       peer.close();
     }

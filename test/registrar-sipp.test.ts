@@ -42,10 +42,12 @@ describe('registrar over SIPp (UDP and TCP)', () => {
     expect(sb.services.registrar.lookup('1002')).toEqual([]);
   });
 
-  it('unknown user: challenged like anyone, then 403 — the same answer as a wrong password (no enumeration)', async () => {
-    const r = await sippRegister(sb, '1999', { password: 'whatever', scenario: 'reg-auth-expect-403' });
+  it('unknown user: challenged like anyone, then 404, counted as an authentication failure', async () => {
+    const before = await sb.services.metrics.value('switchboard_auth_failures_total');
+    const r = await sippRegister(sb, '1999', { password: 'whatever', scenario: 'reg-auth-expect-404' });
     expect(callCounts(r), r.errors).toEqual({ ok: 1, failed: 0 });
-    expect(receivedMatching(r, /^SIP\/2\.0 403/)).not.toMatch(/Retry-After/);
+    expect(receivedMatching(r, /^SIP\/2\.0 404/)).not.toMatch(/Retry-After/);
+    expect(await sb.services.metrics.value('switchboard_auth_failures_total')).toBe(before + 1);
   });
 
   it('a binding is gone once it expires (lookup at once, the store after the purge timer)', async () => {

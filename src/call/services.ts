@@ -8,6 +8,7 @@ import { openStore, type Store } from '../store/index.js';
 import { connectSignalling, type Signalling, type SignallingConfig, type SignallingOptions } from './connect.js';
 import { attachExtCalls, type ExtCalls } from './ext-calls.js';
 import { CallMetrics } from './metrics.js';
+import { registerSipStackMetrics } from './sip-metrics.js';
 import { attachRegistrarApp, type RegistrarApp } from './registrar-app.js';
 import { AuthFailureLimiter, DigestServer, Registrar, UserDirectory, type DigestAlgorithm, type Extension } from './registrar/index.js';
 
@@ -74,6 +75,7 @@ export async function startCallServices(config: CallServicesConfig, opts: CallSe
     });
     const metrics = new CallMetrics();
     signalling = await connectSignalling(config, { ...opts, logger: log });
+    if (signalling.embedded) registerSipStackMetrics(metrics.registry, signalling.embedded.stack);
     const registrarApp: RegistrarApp = attachRegistrarApp(signalling.srf, {
       registrar,
       metrics,

@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { DEFAULT_CONFIG_PATH, loadConfigFile } from '../config/load.js';
 import { ConfigError } from '../lib/errors.js';
 import { rootLogger } from '../lib/log.js';
+import { startApiServer } from '../api/http.js';
 import { startCallServices } from '../call/index.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -40,6 +41,12 @@ async function main(argv: string[]): Promise<void> {
   } else {
     log.info({ hostports: services.signalling.hostports }, 'using external drachtio-server');
   }
+  const api = await startApiServer({
+    address: config.api.address,
+    port: config.api.port,
+    registry: services.metrics.registry,
+    logger: rootLogger.child({ module: 'api' }),
+  });
   log.info({ config: opts.config, extensions: services.users.size, database: services.store.path }, 'switchboard started');
 
   let stopping = false;
@@ -52,7 +59,7 @@ async function main(argv: string[]): Promise<void> {
       process.exit(1);
     }, 5000);
     force.unref();
-    services.close().then(
+    Promise.all([api.close(), services.close()]).then(
       () => {
         log.info('stopped');
         process.exit(0);

@@ -176,6 +176,13 @@ export const configSchema: FieldSchema = {
     },
     registrar: registrarSchema,
     drachtio: drachtioSchema,
+    api: {
+      kind: 'object',
+      fields: {
+        address: { kind: 'string', nonEmpty: true, pattern: /^[0-9a-fA-F.:]+$/, patternHint: 'an IPv4 or IPv6 address', default: '127.0.0.1' },
+        port: { kind: 'int', min: 0, max: 65535, default: 8080 },
+      },
+    },
     calls: callsSchema,
     log: {
       kind: 'object',

@@ -104,6 +104,13 @@ export interface SwitchboardConfig {
   sip: SipConfig;
   registrar: RegistrarConfig;
   drachtio: DrachtioConfig;
+  /** HTTP API: /metrics for Prometheus, /healthz. Port 0 = ephemeral. */
+  api: ApiConfig;
   calls: CallsConfig;
   log: LogConfig;
+}
+
+export interface ApiConfig {
+  address: string;
+  port: number;
 }

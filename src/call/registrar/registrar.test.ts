@@ -126,9 +126,9 @@ describe('Registrar', () => {
     expect(registerWithAuth({ toUri: 'sip:7777@pbx.test' }).status).toBe(404);
   });
 
-  it('wrong password and unknown user both look like 403; three failures ban the source', () => {
+  it('wrong password gets 403, unknown user 404; three failures of either ban the source', () => {
     expect(registerWithAuth({}, '1001', 'guess').status).toBe(403);
-    expect(registerWithAuth({}, '9999', 'x').status).toBe(403);
+    expect(registerWithAuth({}, '9999', 'x').status).toBe(404);
     expect(registerWithAuth({}, '1001', 'guess2').status).toBe(403); // ban starts
     const banned = registrar.register(request());
     expect(banned.status).toBe(403);

@@ -148,8 +148,14 @@ export class Registrar {
         const at = this.#now();
         d.events.append({ at, kind: 'registrar.auth-failed', subject: ip, data: { outcome: auth.kind, username } });
         if (banned) d.events.append({ at, kind: 'registrar.banned', subject: ip, data: {} });
-        // Unknown user and wrong password look the same from outside: no user enumeration.
-        const out = auth.kind === 'bad-request' ? reply(400, `Bad Request: ${auth.reason}`) : reply(403, 'Forbidden');
+        // RFC 3261 §10.3 / §21.4.5: 404 for a user we do not know, 403 for a wrong password. Both
+        // count as failures, so an enumeration scan gets the source banned after a few tries.
+        const out =
+          auth.kind === 'bad-request'
+            ? reply(400, `Bad Request: ${auth.reason}`)
+            : auth.kind === 'not-found'
+              ? reply(404, 'Not Found')
+              : reply(403, 'Forbidden');
         out.authFailed = true;
         if (banned) out.banned = true;
         return out;
