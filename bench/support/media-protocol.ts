@@ -26,10 +26,14 @@ export interface LoadReport {
   devP50: number;
   devP99: number;
   devMax: number;
+  /** 'bridge': p99 of |Δ transit time| between consecutive packets of a stream — the jitter the relay adds (−1 for 'play'). */
+  relayDevP99: number;
   /** Our own CPU use in the window, % of one core. */
   cpuPct: number;
   /** Our send timer's p99 lateness, ms (a loaded generator would skew the figures). */
   sendLateP99: number;
+  /** 'bridge': packets the server sent from its own tick instead of relaying ours (relay gaps). */
+  fills: number;
 }
 
 export type FromLoadgen =

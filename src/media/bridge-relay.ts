@@ -166,8 +166,12 @@ export class BridgeRelay implements RtpListener, AudioTap, AudioSource {
     if (cb !== null) cb(f, kind);
   }
 
-  /** AudioSource of `to`: the latest decoded frame of `from`. Never ends (the bridge removes it). */
+  /** Set by the bridge's close(): a stale reference (e.g. a playback restoring it) then ends at once. */
+  detached = false;
+
+  /** AudioSource of `to`: the latest decoded frame of `from`. Ends only once detached. */
   nextFrame(out: Int16Array): boolean {
+    if (this.detached) return false;
     const f = this.frame;
     for (let i = 0; i < FRAME_SAMPLES; i++) out[i] = f[i];
     this.stats.framesOut++;

@@ -156,6 +156,7 @@ export class Bridge extends MediaEmitter<BridgeEvents> {
     this.b.off('closed', this.#onClosed);
     this.#ab.events.detach();
     this.#ba.events.detach();
+    this.#ab.detached = this.#ba.detached = true;
     if (!this.a.closed && this.a.source === this.#ba) this.a.setSource(this.#prevA);
     if (!this.b.closed && this.b.source === this.#ab) this.b.setSource(this.#prevB);
     this.safeEmit('closed');

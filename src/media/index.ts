@@ -44,3 +44,13 @@ export { MediaEmitter } from './session-emitter.js';
 export { MediaClock, sharedMediaClock, type MediaTickListener, type MediaClockOptions, type LatenessStats } from '../lib/media-clock.js';
 export { createCodec, codecName, CODEC_NAMES } from './codec/index.js';
 export { JitterBuffer, type JitterBufferOptions, type JitterStats } from './jitter.js';
+export { SessionDtmf, type DtmfSendMethod, type SessionDtmfOptions, type DtmfHost } from './session-dtmf.js';
+export { DtmfEventQueue, DtmfToneQueue, MAX_DTMF_MS, MAX_QUEUED_DIGITS, MIN_DTMF_MS } from './session-dtmf-send.js';
+export {
+  SessionPlayback,
+  sharedPromptCache,
+  type PlayInput,
+  type SessionPlayOptions,
+  type SessionRecordOptions,
+  type PlaybackHost,
+} from './session-playback.js';

@@ -87,7 +87,11 @@ class Participant implements AudioTap, AudioSource {
     this.audible = kind !== 'silence';
   }
 
+  /** Set on remove(): a stale reference to this source (e.g. restored by a playback) ends at once. */
+  removed = false;
+
   nextFrame(out: Int16Array): boolean {
+    if (this.removed) return false;
     const f = this.output;
     for (let i = 0; i < FRAME_SAMPLES; i++) out[i] = f[i];
     return true;
@@ -158,6 +162,7 @@ export class Mixer extends MediaEmitter<MixerEvents> implements MediaTickListene
     for (const q of this.#parts) if (q.whisperTo === p) q.whisperTo = null;
     this.#rebuildWhispers();
     p.removeTap();
+    p.removed = true;
     if (s.source === p) s.setSource(p.prevSource);
   }
 

@@ -35,6 +35,11 @@ import {
 import { createRtpHeader, looksLikeRtcp, parseRtp, writeRtpHeader, type RtpHeader, type RtpHeaderInit } from './rtp.js';
 import { answerOffer, applyAnswer, buildOffer, parseSdp, SdpError, SdpOriginState, type CodecName, type Direction, type LocalMedia, type NegotiatedMedia, type SessionDescription } from './sdp/index.js';
 import { MediaEmitter } from './session-emitter.js';
+import { SessionDtmf, type DtmfSendMethod, type SessionDtmfOptions } from './session-dtmf.js';
+import { SessionPlayback, type PlayInput, type SessionPlayOptions, type SessionRecordOptions } from './session-playback.js';
+import type { Player } from './player.js';
+import type { PromptCache } from './prompts.js';
+import type { Recorder } from './recorder.js';
 import {
   FRAME_SAMPLES,
   type AudioFrameKind,
@@ -74,6 +79,13 @@ export interface MediaSessionOptions {
   cname?: string;
   /** Jitter buffer tuning. */
   jitter?: Pick<JitterBufferOptions, 'minDelayMs' | 'maxDelayMs' | 'initialDelayMs' | 'capacity'>;
+  /**
+   * DTMF receive/send (session-dtmf.ts), attached when media is first negotiated: RFC 4733,
+   * in-band and SIP INFO digits merged into 'dtmf'; sendDtmf(). Default true; false = none.
+   */
+  dtmf?: boolean | SessionDtmfOptions;
+  /** Prompt cache for play() (default: the process-wide sharedPromptCache()). */
+  prompts?: PromptCache;
   logger?: Logger;
 }
 
@@ -208,6 +220,11 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
   #outTaps: AudioTap[] = [];
   #rtpListeners: RtpListener[] = [];
 
+  // Children (session-dtmf.ts, session-playback.ts): DTMF from the first negotiation on,
+  // playback/recording from the first play()/record().
+  #dtmf: SessionDtmf | null = null;
+  #playback: SessionPlayback | null = null;
+
   // RTCP
   readonly #rtcpBuf = Buffer.alloc(MAX_PACKET);
   readonly #block: ReportBlock = createReportBlock();
@@ -260,6 +277,7 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     this.#rtp = rtp;
     this.#rtcp = rtcp;
     this.#sendSilence = opts.sendSilence ?? true;
+    this.on('ssrc-change', () => this.#dtmf?.resetRemote());
     this.#local = {
       address: this.address,
       port,
@@ -361,6 +379,10 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
       this.#rtcpAddress = m.remoteAddress;
       this.#rtcpPort = m.remoteRtcpPort;
     }
+    if (this.#opts.dtmf !== false) {
+      this.#dtmf ??= new SessionDtmf(this, typeof this.#opts.dtmf === 'object' ? this.#opts.dtmf : {}, this.#log);
+      this.#dtmf.update(m); // the telephone-event payload type may change with every offer/answer
+    }
     const now = performance.now();
     this.#lastRxMs = now;
     this.#inactiveFired = false;
@@ -444,6 +466,70 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     return true;
   }
 
+  // ——— DTMF, prompts, recording (session-dtmf.ts, session-playback.ts) ———
+
+  /** The DTMF attachment (null before negotiation or with `dtmf: false`). */
+  get dtmf(): SessionDtmf | null {
+    return this.#dtmf;
+  }
+
+  /**
+   * Sends `digits` (one or more of 0-9 * # A-D) one after another, each `durationMs` long
+   * (default 100) followed by `gapMs` (default 100): RFC 4733 events when the peer negotiated
+   * telephone-event, else in-band tones replacing the outgoing audio. Returns the method.
+   * Throws InvalidStateError before negotiation / with DTMF off, RangeError for a bad digit.
+   */
+  sendDtmf(digits: string, durationMs?: number, gapMs?: number): DtmfSendMethod {
+    this.#assertOpen();
+    if (!this.#dtmf) throw new InvalidStateError('sendDtmf: no media negotiated (or DTMF disabled)');
+    return this.#dtmf.send(digits, durationMs, gapMs);
+  }
+
+  /** A digit the call layer took from a SIP INFO: merged (de-duplicated) into 'dtmf'. */
+  pushInfoDtmf(digit: string, durationMs: number): void {
+    this.#dtmf?.pushInfo(digit, durationMs);
+  }
+
+  /**
+   * Plays prompts (WAV paths through the shared PromptCache, Prompts or Player items) from the
+   * next tick, replacing the current playback; the source it displaces (e.g. a bridge feed)
+   * resumes when it ends. `bargeIn`: the next 'dtmf' digit stops it. Sequence numbers and
+   * timestamps continue across prompts.
+   */
+  play(items: readonly PlayInput[], opts?: SessionPlayOptions): Player {
+    this.#assertOpen();
+    return this.#playbackHelper().play(items, opts);
+  }
+
+  /** Stops the current playback, if any. */
+  stopPlayback(): void {
+    this.#playback?.stopPlayback();
+  }
+
+  /** The player playing now, or null. */
+  get player(): Player | null {
+    return this.#playback?.player ?? null;
+  }
+
+  /**
+   * Records into a new WAV file (8 kHz 16-bit): mono = the peer's audio; stereo = peer left,
+   * what we send right. Closed with the session (or by the caller: recorder.close()).
+   */
+  record(path: string, opts?: SessionRecordOptions): Promise<Recorder> {
+    if (this.#closed) return Promise.reject(new InvalidStateError('MediaSession is closed'));
+    return this.#playbackHelper().record(path, opts);
+  }
+
+  /** Closes this session's recordings. */
+  stopRecording(): Promise<void> {
+    return this.#playback?.stopRecording() ?? Promise.resolve();
+  }
+
+  #playbackHelper(): SessionPlayback {
+    this.#playback ??= new SessionPlayback(this, this.#opts.prompts, this.#log);
+    return this.#playback;
+  }
+
   // ——— the media tick ———
 
   /** MediaTickListener: called by the shared clock every 20 ms. Allocates nothing. */
@@ -465,6 +551,8 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     // A 'source-ended' listener may chain the next prompt: ask it in the same tick (no gap).
     if (!produced && this.#source) produced = this.#pull();
     if (!produced) this.#txFrame.fill(0);
+    // In-band DTMF we send replaces the audio while a tone plays (session-dtmf-send.ts).
+    if (this.#dtmf !== null && this.#dtmf.mixOutbound(this.#txFrame)) produced = true;
     if (this.#outTaps.length) this.#tap(this.#outTaps, this.#txFrame, produced ? 'audio' : 'silence', 'out');
     const relaying = tick - this.#lastRelayTick <= 2;
     if (!relaying && m.send && this.#dstPort !== 0 && (produced || this.#sendSilence || this.#eventSource)) {
@@ -749,6 +837,9 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
   /** Sends an RTCP BYE, leaves the clock, closes the codec and releases the ports. Idempotent. */
   close(): void {
     if (this.#closed) return;
+    // Children first: held digits are still reported, recordings get their final header.
+    this.#dtmf?.close();
+    this.#playback?.close();
     try {
       this.#sendRtcp(performance.now(), true);
     } catch {

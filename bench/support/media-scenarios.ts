@@ -1,0 +1,189 @@
+// Server side of bench/media.ts: builds one load step's media sessions the way the call layer
+// would — MediaSession per leg on the shared clock, answered against the load generator's SDP —
+// and either plays a prompt with in-band DTMF detection on each ('play') or bridges them in
+// pairs, optionally recording each pair to a stereo WAV ('bridge').
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MediaClock } from '../../src/lib/media-clock.js';
+import { Bridge } from '../../src/media/bridge.js';
+import { Player } from '../../src/media/player.js';
+import type { PortAllocator } from '../../src/media/ports.js';
+import type { Prompt } from '../../src/media/prompts.js';
+import { Recorder } from '../../src/media/recorder.js';
+import { MediaSession } from '../../src/media/session.js';
+
+/** The load generator's side of the SDP: PCMU only, RTCP muxed (it owns no RTCP port). */
+export function phoneSdp(port: number): string {
+  return (
+    `v=0\r\no=loadgen ${port} 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n` +
+    `m=audio ${port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=rtcp-mux\r\na=sendrecv\r\n`
+  );
+}
+
+export interface StepWorld {
+  allocator: PortAllocator;
+  clock: MediaClock;
+  prompt: Prompt;
+  recordDir: string;
+}
+
+/**
+ * Diagnostic: the server-side view of send timing — an 'out' tap per session (called in the tick
+ * just before the packet is encoded and sent) histograms |Δt − 20 ms| per session (50 µs bins).
+ */
+export class SendTimingProbe {
+  readonly hist = new Uint32Array(4000);
+  readonly #last: Float64Array;
+  constructor(n: number) {
+    this.#last = new Float64Array(n);
+  }
+  tapFor(i: number): { onAudio(): void } {
+    return {
+      onAudio: () => {
+        const now = performance.now();
+        const prev = this.#last[i];
+        this.#last[i] = now;
+        if (prev > 0) {
+          const d = Math.abs(now - prev - 20) / 0.05;
+          this.hist[d < 4000 ? d | 0 : 3999]++;
+        }
+      },
+    };
+  }
+  reset(): void {
+    this.hist.fill(0);
+  }
+  summary(): string {
+    const out: string[] = [];
+    for (const q of [0.5, 0.9, 0.95, 0.98, 0.99, 0.999]) out.push(`p${q * 100}=${this.p(q).toFixed(2)}`);
+    return out.join(' ');
+  }
+  p(q: number): number {
+    let total = 0;
+    for (const v of this.hist) total += v;
+    let acc = 0;
+    for (let k = 0; k < this.hist.length; k++) {
+      acc += this.hist[k];
+      if (acc >= total * q) return (k + 1) * 0.05;
+    }
+    return 0;
+  }
+  p99(): number {
+    let total = 0;
+    for (const v of this.hist) total += v;
+    let acc = 0;
+    for (let k = 0; k < this.hist.length; k++) {
+      acc += this.hist[k];
+      if (acc >= total * 0.99) return (k + 1) * 0.05;
+    }
+    return 0;
+  }
+}
+
+export class LoadStep {
+  readonly sessions: MediaSession[] = [];
+  readonly bridges: Bridge[] = [];
+  readonly recorders: Recorder[] = [];
+  digits = 0;
+  probe: SendTimingProbe | null = null;
+
+  constructor(readonly world: StepWorld) {}
+
+  /** Allocates `count` sessions (50 binds in flight at a time). */
+  async create(count: number): Promise<number[]> {
+    const { allocator, clock } = this.world;
+    for (let i = 0; i < count; i += 50) {
+      const batch: Promise<MediaSession>[] = [];
+      for (let j = i; j < Math.min(count, i + 50); j++) {
+        batch.push(MediaSession.create({ allocator, clock, address: '127.0.0.1', codecs: ['PCMU'], inactivityMs: 0 }));
+      }
+      this.sessions.push(...(await Promise.all(batch)));
+    }
+    return this.sessions.map((s) => s.port);
+  }
+
+  /** Answers each session against its phone's port. */
+  negotiate(phonePorts: number[]): void {
+    this.sessions.forEach((s, i) => s.answer(phoneSdp(phonePorts[i])));
+    if (process.env.MEDIA_PROBE === '1') {
+      const probe = (this.probe = new SendTimingProbe(this.sessions.length));
+      this.sessions.forEach((s, i) => s.addTap(probe.tapFor(i), 'out'));
+    }
+  }
+
+  /**
+   * 'play': a looping prompt out; DTMF detection on what comes in is the session's own (its
+   * SessionDtmf: DtmfStream → Goertzel on the decoded audio, RFC 4733), reported as 'dtmf'.
+   */
+  startPlay(): void {
+    for (const s of this.sessions) {
+      s.setSource(new Player([{ prompt: this.world.prompt }], { loop: true }));
+      s.on('dtmf', () => this.digits++);
+    }
+  }
+
+  /** 'bridge': sessions 2i and 2i+1 bridged, each pair optionally recorded. */
+  async startBridges(record: boolean): Promise<void> {
+    for (let i = 0; i + 1 < this.sessions.length; i += 2) {
+      const rec = record ? await Recorder.open(join(this.world.recordDir, `pair-${i / 2}.wav`), { stereo: true, overwrite: true }) : null;
+      if (rec) this.recorders.push(rec);
+      this.bridges.push(new Bridge(this.sessions[i], this.sessions[i + 1], { record: rec }));
+    }
+  }
+
+  /** Packets the sessions counted as lost on the way in (RFC 3550 A.3), summed. */
+  receiveLoss(): number {
+    let lost = 0;
+    for (const s of this.sessions) lost += Math.max(0, s.receiverStats?.cumulativeLost ?? 0);
+    return lost;
+  }
+
+  /** Bytes the recorders dropped because the disk fell behind (should stay 0). */
+  recorderDrops(): number {
+    let d = 0;
+    for (const r of this.recorders) d += r.stats.droppedFrames;
+    return d;
+  }
+
+  async teardown(): Promise<void> {
+    for (const b of this.bridges) b.close();
+    await Promise.all(this.recorders.map((r) => r.close().catch(() => undefined)));
+    for (const r of this.recorders) rmSync(r.path, { force: true });
+    for (const s of this.sessions) s.close();
+    this.bridges.length = 0;
+    this.recorders.length = 0;
+    this.sessions.length = 0;
+  }
+}
+
+/**
+ * EXPERIMENT (MEDIA_EXPERIMENT_CONNECT=1): what connected RTP sockets would save. Wraps each
+ * allocated RTP socket's send() so that, once a destination is seen, the socket is connect()ed
+ * to it and later sends to that destination go without an address. This belongs in
+ * MediaSession (connect on latch); measured here to size the gain.
+ */
+export function connectOnFirstSend(allocator: PortAllocator): void {
+  const allocate = allocator.allocate.bind(allocator);
+  allocator.allocate = async () => {
+    const pair = await allocate();
+    const s = pair.rtp;
+    const raw = s.send.bind(s) as (...args: unknown[]) => void;
+    let dst = 0;
+    let state = 0; // 0 unconnected, 2 connected
+    (s as unknown as { send: (...a: unknown[]) => void }).send = (buf: unknown, off: unknown, len: unknown, port: unknown, addr: unknown) => {
+      if (state === 2) {
+        if (port === dst) return raw(buf, off, len);
+        s.disconnect();
+        state = 0;
+      }
+      if (state === 0 && typeof port === 'number' && typeof addr === 'string') {
+        dst = port;
+        s.connect(port, addr); // synchronous for an IP literal with the allocator's lookup
+        state = 2;
+        return raw(buf, off, len);
+      }
+      return raw(buf, off, len, port, addr);
+    };
+    return pair;
+  };
+}
