@@ -13,7 +13,7 @@ import { Headers, SipRequest, createResponse, newBranch, newCallId, newTag, type
 import { TransactionLayer, type ClientTransaction, type TransactionStats } from './transaction/index.js';
 import { TransportLayer, type Destination, type Endpoint, type Inbound, type TransportStats } from './transport/index.js';
 import { toBody, type DialogImpl } from './dialog/dialog.js';
-import { SafeEmitter } from './dialog/emitter.js';
+import { SafeEmitter } from '../lib/events.js';
 import type { IncomingRequestImpl } from './dialog/uas.js';
 import { DialogLayer, type DialogLayerStats, type DialogRoute, type UaHost } from './dialog/layer.js';
 import { resolveInDialog, resolveNextHop, selectNextHop, targetUri } from './dialog/next-hop.js';

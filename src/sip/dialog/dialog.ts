@@ -8,7 +8,7 @@ import { formatNameAddr, type NameAddr, type SipRequest, type SipResponse, type 
 import type { Inbound } from '../transport/index.js';
 import { AckSender } from './ack-sender.js';
 import { AckWait } from './ack-wait.js';
-import { SafeEmitter } from './emitter.js';
+import { SafeEmitter } from '../../lib/events.js';
 import type { DialogLayer, DialogRoute } from './layer.js';
 import type { DialogFlow } from './next-hop.js';
 import {

@@ -6,7 +6,7 @@ import { createResponse, type SipRequest, type SipResponse } from '../message/in
 import type { ClientTransaction } from '../transaction/index.js';
 import type { Endpoint, Inbound } from '../transport/index.js';
 import type { DialogImpl } from './dialog.js';
-import { SafeEmitter } from './emitter.js';
+import { SafeEmitter } from '../../lib/events.js';
 import type { DialogLayer } from './layer.js';
 import { tagOf } from './rules.js';
 import type {

@@ -7,7 +7,7 @@ import { createResponse, newTag, type SipRequest, type SipResponse } from '../me
 import type { ServerTransaction } from '../transaction/index.js';
 import type { Endpoint, Inbound } from '../transport/index.js';
 import { toBody, type DialogImpl } from './dialog.js';
-import { SafeEmitter } from './emitter.js';
+import { SafeEmitter } from '../../lib/events.js';
 import type { DialogLayer } from './layer.js';
 import { tagOf } from './rules.js';
 import type { IncomingRequest, IncomingRequestEvents, RespondOptions } from './types.js';

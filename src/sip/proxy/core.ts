@@ -9,7 +9,7 @@ import type { TimerHandle } from '../../lib/clock.js';
 import { createResponse, formatUri, newBranch, newTag, parseNameAddr, type SipRequest, type SipResponse, type SipUri } from '../message/index.js';
 import type { ClientTransaction, ServerTransaction } from '../transaction/index.js';
 import type { Endpoint, Inbound } from '../transport/index.js';
-import { SafeEmitter } from '../dialog/emitter.js';
+import { SafeEmitter } from '../../lib/events.js';
 import {
   bestResponseIndex,
   buildBranch,

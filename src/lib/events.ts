@@ -1,19 +1,21 @@
-// Typed event emitter for the public objects of the SIP stack (SipStack, Dialog, IncomingRequest,
-// ClientRequest). Emission is "safe": a listener that throws (or returns a rejected promise) is
-// logged and skipped, so application code can never unwind into the protocol engine (the shape of
-// mediasoup's EnhancedEventEmitter.safeEmit).
+// Typed events for the engine's public objects (SipStack, Dialog, MediaSession, Bridge, ...).
+// Emission is "safe": a listener that throws (or returns a rejected promise) is logged, counted
+// and skipped, so application code can never unwind into a protocol engine, a socket handler or
+// the media tick (the shape of mediasoup's EnhancedEventEmitter.safeEmit).
 import { EventEmitter } from 'node:events';
-import { moduleLogger, type Logger } from '../../lib/log.js';
+import { moduleLogger, type Logger } from './log.js';
 
 /** Event name -> listener argument tuple. */
 export type EventMap<E> = { [K in keyof E]: unknown[] };
 
-const fallbackLog = moduleLogger('sip.events');
+const fallbackLog = moduleLogger('events');
 
 export class SafeEmitter<E extends EventMap<E>> {
   // Composition, not inheritance: callers get the typed surface only, never the untyped emit().
   readonly #ee = new EventEmitter();
   readonly #log: Logger;
+  /** Listener exceptions caught so far (synchronous throws and rejected promises). */
+  listenerErrors = 0;
 
   constructor(logger?: Logger) {
     this.#log = logger ?? fallbackLog;
@@ -73,6 +75,7 @@ export class SafeEmitter<E extends EventMap<E>> {
   }
 
   #report(event: string, err: unknown): void {
+    this.listenerErrors++;
     this.#log.error({ err, event }, 'event listener threw; ignored');
   }
 }
