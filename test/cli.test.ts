@@ -7,7 +7,7 @@
 // orphans. tsx relays the signal to node and exits with its code, like a process manager
 // expects. Each child gets its own process group so cleanup can kill everything it started.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -97,6 +97,22 @@ describe('switchboard CLI', () => {
     const apiPort = await freePort();
     const file = join(dir, 'ok.yaml');
     const database = join(dir, 'cli.db');
+    // A recording a crash left with zero sizes in its header: the start-up must repair it.
+    const recordings = join(dir, 'recordings');
+    mkdirSync(recordings, { recursive: true });
+    const broken = join(recordings, 'crashed.wav');
+    const header = Buffer.alloc(44);
+    header.write('RIFF', 0, 'latin1');
+    header.write('WAVEfmt ', 8, 'latin1');
+    header.writeUInt32LE(16, 16);
+    header.writeUInt16LE(1, 20); // PCM
+    header.writeUInt16LE(1, 22); // mono
+    header.writeUInt32LE(8000, 24);
+    header.writeUInt32LE(16000, 28);
+    header.writeUInt16LE(2, 32);
+    header.writeUInt16LE(16, 34);
+    header.write('data', 36, 'latin1');
+    writeFileSync(broken, Buffer.concat([header, Buffer.alloc(1600, 7)]));
     writeFileSync(
       file,
       [
@@ -111,6 +127,8 @@ describe('switchboard CLI', () => {
         `  database: ${database}`,
         'drachtio:',
         `  embedded: { address: ${LOOPBACK}, port: 0 }`,
+        'media:',
+        `  recordingsDir: ${recordings}`,
         'api:',
         `  address: ${LOOPBACK}`,
         `  port: ${apiPort}`,
@@ -151,6 +169,8 @@ describe('switchboard CLI', () => {
       expect(bad).toBeDefined();
       expect(await metric()).toBe(before + 1);
       expect((await fetch(`http://${LOOPBACK}:${apiPort}/healthz`)).status).toBe(200);
+      const repaired = readFileSync(broken);
+      expect([repaired.readUInt32LE(4), repaired.readUInt32LE(40)]).toEqual([repaired.length - 8, 1600]);
     } finally {
       peer.close();
     }

@@ -9,6 +9,7 @@ import { ConfigError } from '../lib/errors.js';
 import { rootLogger } from '../lib/log.js';
 import { startApiServer } from '../api/http.js';
 import { startCallServices } from '../call/index.js';
+import { prepareMedia } from '../call/media-setup.js';
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command()
@@ -30,6 +31,8 @@ async function main(argv: string[]): Promise<void> {
   }
   if (!process.env.LOG_LEVEL) rootLogger.level = config.log.level;
   const log = rootLogger.child({ module: 'cli' });
+
+  prepareMedia(config.media, rootLogger.child({ module: 'media' }));
 
   const services = await startCallServices(config, { logger: rootLogger.child({ module: 'call' }) });
   const embedded = services.signalling.embedded;

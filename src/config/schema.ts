@@ -176,6 +176,19 @@ export const configSchema: FieldSchema = {
     },
     registrar: registrarSchema,
     drachtio: drachtioSchema,
+    media: {
+      kind: 'object',
+      fields: {
+        address: { kind: 'string', nonEmpty: true, pattern: /^[0-9a-fA-F.:]+$/, patternHint: 'an IPv4 or IPv6 address', default: '0.0.0.0' },
+        rtpPortMin: { kind: 'int', min: 1024, max: 65534, default: 20000 },
+        rtpPortMax: { kind: 'int', min: 1025, max: 65535, default: 29999 },
+        inactivitySeconds: { kind: 'int', min: 1, max: 3600, default: 30 },
+        recordingsDir: { kind: 'string', nonEmpty: true, default: 'data/recordings' },
+        promptsDir: { kind: 'string', nonEmpty: true, default: 'config/prompts' },
+      },
+      check: (m: { rtpPortMin: number; rtpPortMax: number }) =>
+        m.rtpPortMax - m.rtpPortMin < 3 ? 'rtpPortMax must leave room for at least two RTP/RTCP pairs above rtpPortMin' : undefined,
+    },
     api: {
       kind: 'object',
       fields: {

@@ -104,6 +104,8 @@ export interface SwitchboardConfig {
   sip: SipConfig;
   registrar: RegistrarConfig;
   drachtio: DrachtioConfig;
+  /** RTP media: where sessions bind, their port range, recordings and prompts. */
+  media: MediaConfig;
   /** HTTP API: /metrics for Prometheus, /healthz. Port 0 = ephemeral. */
   api: ApiConfig;
   calls: CallsConfig;
@@ -113,4 +115,18 @@ export interface SwitchboardConfig {
 export interface ApiConfig {
   address: string;
   port: number;
+}
+
+export interface MediaConfig {
+  /** Address RTP sockets bind to (and, unless it is 0.0.0.0 / ::, the one put in SDP). */
+  address: string;
+  /** RTP uses even ports in [rtpPortMin, rtpPortMax], RTCP the odd port above each. */
+  rtpPortMin: number;
+  rtpPortMax: number;
+  /** No RTP for this long raises the session's 'inactive' event. */
+  inactivitySeconds: number;
+  /** Call recordings; half-written files in it are repaired at start-up. */
+  recordingsDir: string;
+  /** WAV prompts (IVR, music on hold). */
+  promptsDir: string;
 }
