@@ -77,6 +77,16 @@ let devMax = 0;
 let fills = 0;
 
 let timer: NodeJS.Timeout | undefined;
+/**
+ * MEDIA_LOADGEN_SPIN=1, busy-poll (off by default; it costs a whole core): the event loop never sleeps — a
+ * setImmediate loop checks the send schedule and libuv polls the sockets with a zero timeout.
+ * Co-hosting the phones with the server is a bench artefact: a sleeping receiver makes every
+ * server send pay a cross-CPU wake-up (an IPI, costly and variable in a VM), which real phones
+ * behind a NIC never cost it; a polling one also timestamps arrivals promptly and sends on time
+ * instead of with Node's ~1 ms timer granularity. Costs one core (the one this process has).
+ */
+const SPIN = process.env.MEDIA_LOADGEN_SPIN === '1';
+let spinning = false;
 let t0 = 0;
 let slot = 0; // phase index since t0
 
@@ -141,6 +151,18 @@ function sendPhase(phase: number): void {
     ts[i] = (ts[i] + PAYLOAD) >>> 0;
     sockets[i].send(b);
   }
+}
+
+function spin(): void {
+  if (!spinning) return;
+  const now = performance.now();
+  const due = t0 + slot * (FRAME_MS / PHASES);
+  if (now >= due) {
+    if (measuring) lateHist[(now - due) / BIN_MS < BINS ? ((now - due) / BIN_MS) | 0 : BINS - 1]++;
+    sendPhase(slot % PHASES);
+    slot++;
+  }
+  setImmediate(spin);
 }
 
 function onTimer(): void {
@@ -216,7 +238,10 @@ async function setup(k: LoadKind, ports: number[]): Promise<void> {
   }
   t0 = performance.now();
   slot = 0;
-  timer = setTimeout(onTimer, 0);
+  if (SPIN) {
+    spinning = true;
+    setImmediate(spin);
+  } else timer = setTimeout(onTimer, 0);
 }
 
 function startWindow(): void {
@@ -265,6 +290,7 @@ function report(): LoadReport {
 function teardown(): void {
   if (timer) clearTimeout(timer);
   timer = undefined;
+  spinning = false;
   measuring = false;
   for (const s of sockets) {
     try {

@@ -1,10 +1,10 @@
 // Server side of bench/media.ts: builds one load step's media sessions the way the call layer
-// would — MediaSession per leg on the shared clock, answered against the load generator's SDP —
+// would — MediaSession per leg on the media clock, answered against the load generator's SDP —
 // and either plays a prompt with in-band DTMF detection on each ('play') or bridges them in
 // pairs, optionally recording each pair to a stereo WAV ('bridge').
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MediaClock } from '../../src/lib/media-clock.js';
+import { MediaClock } from '../../src/lib/media-clock.js';
 import { Bridge } from '../../src/media/bridge.js';
 import { Player } from '../../src/media/player.js';
 import type { PortAllocator } from '../../src/media/ports.js';
@@ -20,9 +20,47 @@ export function phoneSdp(port: number): string {
   );
 }
 
+/**
+ * The 20 ms media tick split into `phases` clocks whose grids are offset by 20/phases ms, each
+ * session on one of them (a bridged pair on the same one). One clock for all sends every packet
+ * in one burst per tick: at 1,000 sessions the burst lasts ~10 ms and its length varies ±2–3 ms
+ * from tick to tick (the send syscalls alone, measured), so a stream's position in it — its send
+ * time — jitters by that much, and packets arriving meanwhile wait for the whole burst. Phases
+ * make each burst 1/phases as long. (Proposed for src/lib/media-clock.ts: a phased shared clock.)
+ */
+export class PhasedClocks {
+  readonly clocks: MediaClock[];
+  constructor(phases: number, intervalMs = 20) {
+    this.clocks = Array.from({ length: Math.max(1, phases) }, (_, k) => {
+      const offset = (k * intervalMs) / Math.max(1, phases);
+      return new MediaClock({ intervalMs, now: () => performance.now() - offset });
+    });
+  }
+  /** The clock of session (or pair) number `i`. */
+  for(i: number): MediaClock {
+    return this.clocks[i % this.clocks.length];
+  }
+  start(): void {
+    for (const c of this.clocks) c.start();
+  }
+  stop(): void {
+    for (const c of this.clocks) c.stop();
+  }
+  resetStats(): void {
+    for (const c of this.clocks) c.resetStats();
+  }
+  get skipped(): number {
+    return this.clocks.reduce((n, c) => n + c.skipped, 0);
+  }
+  /** The worst phase's p99 lateness, ms. */
+  lateP99(): number {
+    return Math.max(...this.clocks.map((c) => c.lateness.p99()));
+  }
+}
+
 export interface StepWorld {
   allocator: PortAllocator;
-  clock: MediaClock;
+  clocks: PhasedClocks;
   prompt: Prompt;
   recordDir: string;
 }
@@ -87,14 +125,19 @@ export class LoadStep {
   digits = 0;
   probe: SendTimingProbe | null = null;
 
-  constructor(readonly world: StepWorld) {}
+  /** Sessions 2i and 2i+1 will be bridged (they share a clock phase). */
+  constructor(
+    readonly world: StepWorld,
+    readonly pairs = false,
+  ) {}
 
   /** Allocates `count` sessions (50 binds in flight at a time). */
   async create(count: number): Promise<number[]> {
-    const { allocator, clock } = this.world;
+    const { allocator, clocks } = this.world;
     for (let i = 0; i < count; i += 50) {
       const batch: Promise<MediaSession>[] = [];
       for (let j = i; j < Math.min(count, i + 50); j++) {
+        const clock = clocks.for(this.pairs ? j >> 1 : j);
         batch.push(MediaSession.create({ allocator, clock, address: '127.0.0.1', codecs: ['PCMU'], inactivityMs: 0 }));
       }
       this.sessions.push(...(await Promise.all(batch)));
