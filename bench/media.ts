@@ -5,7 +5,10 @@
 // steps (~7 s each: set-up, 1.5 s warm-up, 4 s measured window, tear-down; a failed step is
 // retried once — other tenants' bursts on a shared machine):
 //   (a) play — N sessions each playing a looping prompt (Player, PromptCache, a sox-made WAV)
-//       with the session's own DTMF detection (DtmfStream → Goertzel) on the audio received;
+//       with the session's own DTMF detection as configured by default: the phones negotiate
+//       telephone-event, so RFC 4733 only — no in-band Goertzel and no inbound decoding
+//       (MEDIA_LEGACY=1 runs the in-band detector on every session, as before; `dtmf digits`
+//       then counts the in-band '5' the phones send);
 //   (b) bridge — N bridged pairs relaying both directions (pass-through), without and with
 //       stereo recording to a temp dir (deleted afterwards);
 //   (c) G.711 and Goertzel throughput (bench/media-codec.ts, bench/media-goertzel.ts re-run).
@@ -17,7 +20,8 @@
 // Ends with exactly the five `figure` lines.
 // Both processes run at nice −10 (and their CFS autogroup too) when permitted: MEDIA_NICE=0 off.
 // Knobs for experiments: MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_PHASES,
-// MEDIA_LOADGEN_SPIN=1, MEDIA_EXPERIMENT_CONNECT=1, MEDIA_PROBE=1, MEDIA_SKIP_CODEC/RECORDING=1.
+// MEDIA_LOADGEN_SPIN=1, MEDIA_LEGACY=1 (sessions unconnected, in-band DTMF always on: the
+// old behaviour, for A/B), MEDIA_CONTINUE=1, MEDIA_PROBE=1, MEDIA_SKIP_CODEC/RECORDING=1.
 // Resources: RTP ports 20000–31999 (6,000 sessions, 2 ports each); ~2 fds per server session
 // (+1 per recording) and 1 per phone in the load generator — `ulimit -n` is 20000 here, enough
 // for every step (2,000 pairs would need ~6,000 in the server).
@@ -32,7 +36,7 @@ import { PortAllocator } from '../src/media/ports.js';
 import { PromptCache } from '../src/media/prompts.js';
 import { writeWav } from '../src/media/wav.js';
 import type { FromLoadgen, LoadKind, LoadReport, ToLoadgen } from './support/media-protocol.js';
-import { connectOnFirstSend, LoadStep, PhasedClocks } from './support/media-scenarios.js';
+import { LoadStep, PhasedClocks } from './support/media-scenarios.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const WARMUP_MS = Number(process.env.MEDIA_WARMUP_MS ?? 1500);
@@ -44,6 +48,8 @@ const PAIR_STEPS = (process.env.MEDIA_PAIR_STEPS ?? '25,50,125,250,375,500,750,1
 /** Skip scenario (c) (profiling runs). */
 const SKIP_CODEC = process.env.MEDIA_SKIP_CODEC === '1';
 const SKIP_RECORDING = process.env.MEDIA_SKIP_RECORDING === '1';
+/** MEDIA_CONTINUE=1 (experiments): run every step even after one failed; the figure is still the last N before the first failure. */
+const CONTINUE = process.env.MEDIA_CONTINUE === '1';
 /** Attempts per step: a step fails only if every attempt fails (other tenants' bursts on a shared machine). */
 const ATTEMPTS = Number(process.env.MEDIA_ATTEMPTS ?? 2);
 /**
@@ -183,7 +189,6 @@ const allocator = new PortAllocator(20000, 31999, { address: '127.0.0.1' });
 const PHASES = Number(process.env.MEDIA_PHASES ?? 1);
 const clocks = new PhasedClocks(PHASES);
 const clock = clocks.clocks[0]!;
-if (process.env.MEDIA_EXPERIMENT_CONNECT === '1') connectOnFirstSend(allocator);
 /** Prompt and recordings (created by main, removed at the end). */
 let tmp = '';
 
@@ -291,6 +296,7 @@ function describeStep(label: string, n: number, r: StepResult): string {
 
 async function ramp(lg: Loadgen, label: string, kind: LoadKind, steps: number[], record: boolean, promptPath: string, cache: PromptCache): Promise<number> {
   let best = 0;
+  let failed = false;
   for (const n of steps) {
     if (performance.now() - started > BUDGET_MS) {
       log(`${label}: time budget reached, stopping the ramp`);
@@ -304,8 +310,14 @@ async function ramp(lg: Loadgen, label: string, kind: LoadKind, steps: number[],
       r = await runStep(lg, kind, sessions, record, promptPath, cache);
       log(describeStep(`${label} (retry)`, n, r));
     }
-    if (!r.ok) break;
-    best = n;
+    if (!r.ok) {
+      if (CONTINUE) {
+        failed = true;
+        continue;
+      }
+      break;
+    }
+    if (!failed) best = n;
   }
   return best;
 }

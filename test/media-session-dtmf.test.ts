@@ -42,8 +42,8 @@ async function session(opts: Partial<MediaSessionOptions> = {}): Promise<MediaSe
 }
 
 /** A session answering a raw peer's offer (telephone-event PT `te`, or none). */
-async function call(te: number | null = 101): Promise<{ s: MediaSession; peer: RtpPeer; digits: DtmfEvent[] }> {
-  const s = await session();
+async function call(te: number | null = 101, opts: Partial<MediaSessionOptions> = {}): Promise<{ s: MediaSession; peer: RtpPeer; digits: DtmfEvent[] }> {
+  const s = await session(opts);
   const peer = await RtpPeer.open();
   peers.push(peer);
   s.answer(peerOffer(peer.port, te));
@@ -147,7 +147,8 @@ describe('in-band DTMF into a MediaSession', () => {
   });
 
   it('the same press sent in-band AND as RFC 4733 (as many phones do) is ONE event', async () => {
-    const { s, peer, digits } = await call(101);
+    // In-band detection alongside telephone-event is opt-in ('always'; the default 'auto' skips it).
+    const { s, peer, digits } = await call(101, { dtmf: { inband: 'always' } });
     const presses = '37#';
     const pcm = tones(presses, 120, 200);
     const sched = audioPackets(0, (pcm.length / 8) | 0, pcm, true);
@@ -170,6 +171,17 @@ describe('in-band DTMF into a MediaSession', () => {
     const st = s.dtmf!.stream;
     expect(st.inband.stats.digits).toBe(presses.length); // the tones were detected too…
     expect(st.stats.suppressed).toBeGreaterThanOrEqual(presses.length); // …and merged away
+  });
+
+  it("default 'auto': no in-band detection (nor inbound decoding) while telephone-event is negotiated", async () => {
+    const { s, peer, digits } = await call(101);
+    expect(s.dtmf!.inbandActive).toBe(false);
+    const pcm = tones('37');
+    await peer.play(audioPackets(0, (pcm.length / 8) | 0, pcm, true).concat(audioPackets(pcm.length / 8, 50)));
+    await sleep(300);
+    expect(digits).toHaveLength(0);
+    expect(s.dtmf!.stream.inband.stats.digits).toBe(0);
+    expect(s.jitterStats!.received).toBe(0);
   });
 
   it('SIP INFO digits pushed by the call layer come out as the same event, not twice with RFC 4733', async () => {

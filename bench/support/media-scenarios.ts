@@ -58,6 +58,12 @@ export class PhasedClocks {
   }
 }
 
+/**
+ * MEDIA_LEGACY=1 (A/B experiments): sessions as before the connected-socket / in-band-off
+ * changes — unconnected RTP socket, in-band Goertzel (hence inbound decoding) always on.
+ */
+const LEGACY = process.env.MEDIA_LEGACY === '1' ? ({ connect: false, dtmf: { inband: 'always' } } as const) : {};
+
 export interface StepWorld {
   allocator: PortAllocator;
   clocks: PhasedClocks;
@@ -138,7 +144,7 @@ export class LoadStep {
       const batch: Promise<MediaSession>[] = [];
       for (let j = i; j < Math.min(count, i + 50); j++) {
         const clock = clocks.for(this.pairs ? j >> 1 : j);
-        batch.push(MediaSession.create({ allocator, clock, address: '127.0.0.1', codecs: ['PCMU'], inactivityMs: 0 }));
+        batch.push(MediaSession.create({ allocator, clock, address: '127.0.0.1', codecs: ['PCMU'], inactivityMs: 0, ...LEGACY }));
       }
       this.sessions.push(...(await Promise.all(batch)));
     }
@@ -197,36 +203,4 @@ export class LoadStep {
     this.recorders.length = 0;
     this.sessions.length = 0;
   }
-}
-
-/**
- * EXPERIMENT (MEDIA_EXPERIMENT_CONNECT=1): what connected RTP sockets would save. Wraps each
- * allocated RTP socket's send() so that, once a destination is seen, the socket is connect()ed
- * to it and later sends to that destination go without an address. This belongs in
- * MediaSession (connect on latch); measured here to size the gain.
- */
-export function connectOnFirstSend(allocator: PortAllocator): void {
-  const allocate = allocator.allocate.bind(allocator);
-  allocator.allocate = async () => {
-    const pair = await allocate();
-    const s = pair.rtp;
-    const raw = s.send.bind(s) as (...args: unknown[]) => void;
-    let dst = 0;
-    let state = 0; // 0 unconnected, 2 connected
-    (s as unknown as { send: (...a: unknown[]) => void }).send = (buf: unknown, off: unknown, len: unknown, port: unknown, addr: unknown) => {
-      if (state === 2) {
-        if (port === dst) return raw(buf, off, len);
-        s.disconnect();
-        state = 0;
-      }
-      if (state === 0 && typeof port === 'number' && typeof addr === 'string') {
-        dst = port;
-        s.connect(port, addr); // synchronous for an IP literal with the allocator's lookup
-        state = 2;
-        return raw(buf, off, len);
-      }
-      return raw(buf, off, len, port, addr);
-    };
-    return pair;
-  };
 }

@@ -75,6 +75,18 @@ export class BridgeRelay implements RtpListener, AudioTap, AudioSource {
     this.events = new EventRelay(to);
   }
 
+  /** The bridge wants every decoded frame of `from` (onFrame: recording). */
+  wantFrames = false;
+
+  /**
+   * AudioTap: pass-through relays raw payloads, so `from` need not decode its inbound audio
+   * unless the frames are wanted (recording) — or the mode is transcode / not yet known.
+   */
+  get needsAudio(): boolean {
+    this.#refresh();
+    return this.#mode !== 'pass-through' || this.wantFrames;
+  }
+
   get mode(): RelayMode {
     this.#refresh();
     return this.#mode;

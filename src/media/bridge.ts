@@ -77,6 +77,7 @@ export class Bridge extends MediaEmitter<BridgeEvents> {
     this.#ab.onFrame = (f) => this.#onLeft(f);
     this.#ba.onFrame = (f) => this.#onRight(f);
     this.#recorder = opts.record ?? null;
+    this.#ab.wantFrames = this.#ba.wantFrames = this.#recorder !== null;
     this.#prevA = a.setSource(this.#ba);
     this.#prevB = b.setSource(this.#ab);
     this.#undo.push(a.addRtpListener(this.#ab), b.addRtpListener(this.#ba), a.addTap(this.#ab, 'in'), b.addTap(this.#ba, 'in'));
@@ -110,6 +111,7 @@ export class Bridge extends MediaEmitter<BridgeEvents> {
   record(r: Recorder | null): Recorder | null {
     const prev = this.#recorder;
     this.#recorder = this.#closed ? null : r;
+    this.#ab.wantFrames = this.#ba.wantFrames = this.#recorder !== null;
     this.#leftReady = this.#rightReady = false;
     return prev;
   }
@@ -138,6 +140,7 @@ export class Bridge extends MediaEmitter<BridgeEvents> {
     if (rec === null) return;
     if (rec.closed) {
       this.#recorder = null; // its owner closed it: stop feeding it
+      this.#ab.wantFrames = this.#ba.wantFrames = false;
       return;
     }
     rec.write(l ? this.#left : SILENCE, r ? this.#right : SILENCE);

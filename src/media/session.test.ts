@@ -187,9 +187,11 @@ describe('MediaSession offer/answer and audio over UDP', () => {
 });
 
 describe('MediaSession symmetric RTP, SSRC, inactivity, close', () => {
-  it('latches to the first source and ignores a third socket (counted)', async () => {
-    const a = await session();
-    const b = await session();
+  it('latches to the first source and ignores a third socket (counted; unconnected socket)', async () => {
+    // `connect: false`: the intruder's packets reach us and are counted. (Connected — the
+    // default — the kernel drops them before they reach us: next test.)
+    const a = await session({ connect: false });
+    const b = await session({ connect: false });
     a.applyAnswer(b.answer(a.createOffer()));
     await until(() => b.stats.rtpReceived > 3);
     const intruder = await rawSocket();
@@ -197,6 +199,22 @@ describe('MediaSession symmetric RTP, SSRC, inactivity, close', () => {
     await until(() => b.stats.foreignSource >= 5);
     expect(b.remote).toEqual({ address: '127.0.0.1', port: a.port, latched: true });
     expect(b.stats.latches).toBe(1);
+  });
+
+  it('latched to the SDP address, the RTP socket is connected: a third socket is filtered by the kernel', async () => {
+    const a = await session();
+    const b = await session();
+    a.applyAnswer(b.answer(a.createOffer()));
+    await until(() => b.stats.rtpReceived > 3 && b.rtpConnected);
+    const intruder = await rawSocket();
+    await sendRaw(intruder, b.port, { count: 5 });
+    await sleep(100);
+    expect(b.remote).toEqual({ address: '127.0.0.1', port: a.port, latched: true });
+    expect(b.stats.latches).toBe(1);
+    expect(b.stats.foreignSource).toBe(0); // never delivered: the trade-off of a connected socket
+    const n = b.stats.rtpReceived;
+    await until(() => b.stats.rtpReceived > n + 2); // a still flows (and is sent to, without an address)
+    expect(b.stats.sendErrors).toBe(0);
   });
 
   it('re-latches after an SDP change (re-INVITE)', async () => {
@@ -212,9 +230,15 @@ describe('MediaSession symmetric RTP, SSRC, inactivity, close', () => {
     await until(() => b.remote!.port === p2.address().port);
     expect(b.stats.latches).toBeGreaterThanOrEqual(2);
     expect(b.stats.latches).toBeLessThanOrEqual(3);
+    // p1 is now ignored: counted as foreign while unconnected, filtered by the kernel once the
+    // socket is connected to p2 (the default; see MediaSessionOptions.connect).
+    await until(() => b.rtpConnected);
+    await sleep(50); // p2's packets still in flight
+    const before = b.stats.rtpReceived;
     await sendRaw(p1, b.port, { count: 2 });
-    await until(() => b.stats.foreignSource >= 2);
+    await sleep(100);
     expect(b.remote!.port).toBe(p2.address().port);
+    expect(b.stats.rtpReceived).toBe(before);
   });
 
   it('sends to the SDP address before latching, then to the latched source', async () => {

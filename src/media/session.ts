@@ -69,6 +69,12 @@ export interface MediaSessionOptions {
   codecs?: CodecName[];
   /** Offer/accept RFC 4733 telephone-event (default true). */
   telephoneEvent?: boolean;
+  /**
+   * connect() the RTP socket to the peer once latched to the address its SDP names, and send
+   * without an address (≈20% cheaper per packet). The kernel then filters every other source, so
+   * `stats.foreignSource` no longer sees them (default true; false: always unconnected).
+   */
+  connect?: boolean;
   /** Emit 'inactive' after this long without RTP while we expect some (default 30 000; 0 = off). */
   inactivityMs?: number;
   /** Send encoded silence when there is no source, keeping NAT bindings and peer RTP timeouts alive (default true). */
@@ -184,6 +190,10 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
   #latchedToSdp = false;
   #dstAddress = '';
   #dstPort = 0;
+  /** The RTP socket is connect()ed to #dstAddress:#dstPort (send without an address). */
+  #rtpConnected = false;
+  /** A connect() is in flight (non-literal address): sends go with an address meanwhile. */
+  #rtpConnecting = false;
   #rtcpLatched = false;
   #rtcpAddress = '';
   #rtcpPort = 0;
@@ -201,6 +211,7 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
   #lastRtpSentMs = 0;
   readonly #txBuf = Buffer.alloc(MAX_PACKET);
   readonly #txPayload = this.#txBuf.subarray(RTP_HEADER);
+  #txView = this.#txBuf.subarray(0, 0);
   readonly #txHeader: RtpHeaderInit = { marker: false, payloadType: 0, sequence: 0, timestamp: 0, ssrc: 0 };
   readonly #txFrame = new Int16Array(FRAME_SAMPLES);
   #source: AudioSource | null = null;
@@ -211,6 +222,10 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
   // Receive state
   readonly #rxHeader: RtpHeader = createRtpHeader();
   readonly #rxFrame = new Int16Array(FRAME_SAMPLES);
+  /** Handed to 'in' taps that do not need audio while nothing needs it (zeroed each time). */
+  readonly #rxSilence = new Int16Array(FRAME_SAMPLES);
+  /** Some 'in' tap needs decoded inbound audio: packets go to the jitter buffer, the tick decodes. */
+  #inboundActive = false;
   #rxSsrc = -1;
   #lastRxMs = 0;
   #inactiveFired = false;
@@ -310,6 +325,10 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
   get remote(): { address: string; port: number; latched: boolean } | null {
     return this.#dstPort ? { address: this.#dstAddress, port: this.#dstPort, latched: this.#latched } : null;
   }
+  /** The RTP socket is connect()ed to the latched peer (see MediaSessionOptions.connect). */
+  get rtpConnected(): boolean {
+    return this.#rtpConnected;
+  }
   /** Jitter buffer statistics (null before negotiation). */
   get jitterStats(): JitterBuffer['stats'] | null {
     return this.#jitter?.stats ?? null;
@@ -374,6 +393,7 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
       // Re-latch only after an SDP change (a new remote description): the peer may have moved.
       this.#latched = false;
       this.#rtcpLatched = false;
+      this.#disconnectRtp();
       this.#dstAddress = m.remoteAddress;
       this.#dstPort = m.remotePort;
       this.#rtcpAddress = m.remoteAddress;
@@ -426,7 +446,14 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
 
   /** Subscribes a tap to inbound ('in'), outbound ('out') or both directions' frames. Returns remove(). */
   addTap(tap: AudioTap, direction: TapDirection | 'both' = 'both'): () => void {
-    if (direction !== 'out' && !this.#inTaps.includes(tap)) this.#inTaps = [...this.#inTaps, tap];
+    if (direction !== 'out' && !this.#inTaps.includes(tap)) {
+      this.#inTaps = [...this.#inTaps, tap];
+      // Audio from now on, not from the next tick (the tick re-checks every 'in' tap).
+      if (tap.needsAudio !== false && !this.#inboundActive) {
+        this.#inboundActive = true;
+        this.#jitter?.reset();
+      }
+    }
     if (direction !== 'in' && !this.#outTaps.includes(tap)) this.#outTaps = [...this.#outTaps, tap];
     return () => {
       this.#inTaps = this.#inTaps.filter((t) => t !== tap);
@@ -541,10 +568,26 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     if (!m || !codec) return;
     if (this.#tsTick < 0) this.#tsTick = tick;
 
-    // 1. inbound: one frame from the jitter buffer to the taps
-    const jitter = this.#jitter!;
-    const kind = jitter.pop(this.#rxFrame);
-    if (this.#inTaps.length) this.#tap(this.#inTaps, this.#rxFrame, kind, 'in');
+    // 1. inbound: one frame from the jitter buffer to the taps — only when a tap needs the audio
+    //    (no consumer: packets skip the jitter buffer and nothing is decoded).
+    const inTaps = this.#inTaps;
+    if (inTaps.length) {
+      let need = false;
+      for (let i = 0; i < inTaps.length; i++) if (inTaps[i]!.needsAudio !== false) need = true;
+      if (need !== this.#inboundActive) {
+        // Start (or stop) filling the jitter buffer afresh: nothing stale from before.
+        this.#inboundActive = need;
+        this.#jitter!.reset();
+      }
+      if (need) this.#tap(inTaps, this.#rxFrame, this.#jitter!.pop(this.#rxFrame), 'in');
+      else {
+        this.#rxSilence.fill(0);
+        this.#tap(inTaps, this.#rxSilence, 'silence', 'in');
+      }
+    } else if (this.#inboundActive) {
+      this.#inboundActive = false;
+      this.#jitter!.reset();
+    }
 
     // 2. outbound
     let produced = this.#pull();
@@ -659,13 +702,85 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     writeRtpHeader(this.#txBuf, h, 0);
     this.#seq = (this.#seq + 1) & 0xffff;
     const len = RTP_HEADER + payloadLength;
-    this.#rtp.send(this.#txBuf, 0, len, this.#dstPort, this.#dstAddress);
+    if (this.#rtpConnected) {
+      // A view per length, reused (G.711 packets are all one length): dgram then sends it as is
+      // instead of allocating a slice of #txBuf per packet.
+      let v = this.#txView;
+      if (v.length !== len) this.#txView = v = this.#txBuf.subarray(0, len);
+      this.#rtp.send(v);
+    } else this.#rtp.send(this.#txBuf, 0, len, this.#dstPort, this.#dstAddress);
     this.stats.rtpSent++;
     this.stats.octetsSent += payloadLength;
     this.#packetCount++;
     this.#octetCount += payloadLength;
     this.#lastRtpTs = this.#ts;
     this.#lastRtpSentMs = performance.now();
+  }
+
+  // ——— connected RTP socket ———
+  //
+  // Once latched to the address the SDP names, the RTP socket is connect()ed to it: sends then go
+  // without an address (≈20% cheaper per packet, /work/shared/DEPENDENCIES.md). Trade-off: the
+  // kernel then drops datagrams from any other source before we see them, so `foreignSource`
+  // counts only what arrives while unconnected (before the latch, or latched to a non-SDP source
+  // — NAT — where we stay unconnected so that the SDP address can still win once it sends).
+  // An SDP change disconnects (the peer may have moved) and the latch starts over.
+
+  #connectRtp(): void {
+    const port = this.#dstPort;
+    const address = this.#dstAddress;
+    this.#rtpConnecting = true;
+    try {
+      this.#rtp.connect(port, address, (err?: Error) => {
+        if (!this.#rtpConnecting || this.#dstPort !== port || this.#dstAddress !== address) {
+          // Superseded while the lookup ran (SDP change): undo it unless a newer connect is live.
+          if (!err) this.#tryDisconnect();
+          return;
+        }
+        this.#rtpConnecting = false;
+        if (err) this.#log.debug({ err: err.message }, 'RTP connect failed; sending unconnected');
+        else this.#rtpConnected = !this.#closed;
+      });
+    } catch (err) {
+      this.#rtpConnecting = false;
+      this.#log.debug({ err }, 'RTP connect failed; sending unconnected');
+      return;
+    }
+    // With an IP literal and the allocator's synchronous lookup the socket is connected now.
+    if (this.#isConnected()) {
+      this.#rtpConnecting = false;
+      this.#rtpConnected = true;
+    }
+  }
+
+  #isConnected(): boolean {
+    try {
+      this.#rtp.remoteAddress();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #disconnectRtp(): void {
+    const wasConnecting = this.#rtpConnecting;
+    this.#rtpConnecting = false;
+    if (!this.#rtpConnected && !wasConnecting) return;
+    this.#rtpConnected = false;
+    try {
+      this.#rtp.disconnect();
+    } catch {
+      // still connecting (its callback undoes it) or already closed
+    }
+  }
+
+  #tryDisconnect(): void {
+    if (this.#rtpConnected || this.#rtpConnecting) return;
+    try {
+      this.#rtp.disconnect();
+    } catch {
+      // best effort
+    }
   }
 
   // ——— receive ———
@@ -712,6 +827,7 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
       this.stats.latches++;
     }
     this.#latchedToSdp = rinfo.port === m.remotePort && rinfo.address === m.remoteAddress;
+    if (this.#latchedToSdp && !this.#rtpConnected && !this.#rtpConnecting && this.#opts.connect !== false) this.#connectRtp();
     const now = performance.now();
     if (h.ssrc !== this.#rxSsrc) {
       const previous = this.#rxSsrc;
@@ -730,8 +846,9 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     this.#inactiveFired = false;
     this.#rxStats!.update(h.sequence, h.timestamp, now);
     const payload = msg.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength);
-    if (isAudio) this.#jitter!.push(h, payload, now);
-    else if (!isEvent) this.stats.unknownPayloadType++;
+    if (isAudio) {
+      if (this.#inboundActive) this.#jitter!.push(h, payload, now);
+    } else if (!isEvent) this.stats.unknownPayloadType++;
     const ls = this.#rtpListeners;
     for (let i = 0; i < ls.length; i++) {
       try {
@@ -820,7 +937,8 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     const addr = m.rtcpMux ? this.#dstAddress : this.#rtcpAddress;
     if (port === 0) return;
     try {
-      sock.send(buf, 0, o, port, addr);
+      if (m.rtcpMux && this.#rtpConnected) sock.send(buf, 0, o);
+      else sock.send(buf, 0, o, port, addr);
       this.stats.rtcpSent++;
     } catch (err) {
       this.stats.sendErrors++;

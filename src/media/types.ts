@@ -31,6 +31,13 @@ export type TapDirection = 'in' | 'out';
  */
 export interface AudioTap {
   onAudio(frame: Int16Array, kind: AudioFrameKind, direction: TapDirection): void;
+  /**
+   * 'in' taps only: false when the tap wants the per-tick call but not the decoded audio (e.g. a
+   * DTMF stream's timers with in-band detection off). When no 'in' tap needs audio the session
+   * skips the jitter buffer and decoding entirely and such taps get a silent frame (kind
+   * 'silence'). Read on every tick (may change); absent = true.
+   */
+  readonly needsAudio?: boolean;
 }
 
 /**
