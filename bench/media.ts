@@ -13,15 +13,27 @@
 //       stereo recording to a temp dir (deleted afterwards);
 //   (c) G.711 and Goertzel throughput (bench/media-codec.ts, bench/media-goertzel.ts re-run).
 // A step passes with 0 packets lost (load generator: timestamp/counter gaps; server: RFC 3550
-// receive loss) and p99 send-interval deviation ≤ 2 ms measured by the load generator (play: on
-// the packets' inter-arrival; bridge: the deviation the relay adds, see media-loadgen.ts). The
-// figure is the last N that passed. Also printed per step: server CPU (% of one core, and per
+// receive loss) and p99 send-interval deviation ≤ 2 ms (play: |interval − 20 ms| of each server
+// stream; bridge: the deviation the relay adds, |Δ transit time|), measured on a dumpcap capture
+// of loopback during the measured window (bench/support/media-capture.ts). Why the capture: the
+// criterion is about when the server *sends*. The load generator can only stamp a packet when its
+// JS 'message' callback runs, behind its own send loop (~1 ms measured), timers and GC, so its
+// figure measures the load generator as much as the server. AF_PACKET stamps each datagram in
+// the kernel on the sender's transmit path (loopback: no NIC queue, and the receive-side copy is
+// not tapped), i.e. when the server's send() reached the kernel, whatever the receiving process
+// (or dumpcap) is doing; for bridges the phones' packets are stamped the same way, so transit is
+// kernel-to-kernel. A capture that dropped packets, stopped early or came up short fails the step
+// (a measurement failure, never a pass). The load generator's own p99 is printed next to it
+// (`loadgen dev`, `loadgen relay-added`); MEDIA_CAPTURE=0 makes it the criterion again (A/B).
+// Capture files go to MEDIA_CAPTURE_DIR (default /dev/shm; 80-byte snaplen, ~100 B a packet: ~10 MB at 250 sessions, ~140 MB at 1,000 pairs; capped at 1.5 GB)
+// and are deleted after each step. dumpcap needs CAP_NET_RAW (root here).
+// The figure is the last N that passed. Also printed per step: server CPU (% of one core, and per
 // session), RSS and heap per session, clock lateness, load-generator CPU, whole-machine CPU.
 // Ends with exactly the five `figure` lines.
 // Both processes run at nice −10 (and their CFS autogroup too) when permitted: MEDIA_NICE=0 off.
 // Knobs for experiments: MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_PHASES,
 // MEDIA_LOADGEN_SPIN=1, MEDIA_LEGACY=1 (sessions unconnected, in-band DTMF always on: the
-// old behaviour, for A/B), MEDIA_CONTINUE=1, MEDIA_PROBE=1, MEDIA_SKIP_CODEC/RECORDING=1.
+// old behaviour, for A/B), MEDIA_CAPTURE=0, MEDIA_CAPTURE_DIR, MEDIA_CONTINUE=1, MEDIA_PROBE=1, MEDIA_SKIP_CODEC/RECORDING=1.
 // Resources: RTP ports 20000–31999 (6,000 sessions, 2 ports each); ~2 fds per server session
 // (+1 per recording) and 1 per phone in the load generator — `ulimit -n` is 20000 here, enough
 // for every step (2,000 pairs would need ~6,000 in the server).
@@ -36,6 +48,7 @@ import { PortAllocator } from '../src/media/ports.js';
 import { PromptCache } from '../src/media/prompts.js';
 import { writeWav } from '../src/media/wav.js';
 import type { FromLoadgen, LoadKind, LoadReport, ToLoadgen } from './support/media-protocol.js';
+import { analyseCapture, RtpCapture, type CaptureStats } from './support/media-capture.js';
 import { LoadStep, PhasedClocks } from './support/media-scenarios.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -182,7 +195,14 @@ interface StepResult {
   recorderDrops: number;
   /** Whole machine, % of all cores. */
   machinePct: number;
+  /** Kernel-timestamped figures from the loopback capture (null: capture off or failed). */
+  cap: CaptureStats | null;
+  /** Why the capture is not a valid measurement ('' when it is). */
+  capError: string;
 }
+
+/** MEDIA_CAPTURE=0: no capture, the load generator's figures decide (the old instrument, for A/B). */
+const CAPTURE = process.env.MEDIA_CAPTURE !== '0';
 
 const allocator = new PortAllocator(20000, 31999, { address: '127.0.0.1' });
 /** Media tick phases (MEDIA_PHASES=1: one clock, every packet in one burst per tick). */
@@ -191,6 +211,7 @@ const clocks = new PhasedClocks(PHASES);
 const clock = clocks.clocks[0]!;
 /** Prompt and recordings (created by main, removed at the end). */
 let tmp = '';
+let capSeq = 0;
 
 async function runStep(lg: Loadgen, kind: LoadKind, sessions: number, record: boolean, promptPath: string, cache: PromptCache): Promise<StepResult> {
   gc();
@@ -200,6 +221,8 @@ async function runStep(lg: Loadgen, kind: LoadKind, sessions: number, record: bo
   const step = new LoadStep({ allocator, clocks, prompt: cache.get(promptPath), recordDir: tmp }, kind === 'bridge');
   clocks.start();
   const keepAlive = setInterval(() => undefined, 1000); // the media clock's timers are unref'd
+  let capture: RtpCapture | string = '';
+  let captureStopped = false;
   try {
     // Diagnostic (MEDIA_PROBE=1): how long the whole tick takes (first to last clock listener).
     let tickStart = 0;
@@ -219,7 +242,23 @@ async function runStep(lg: Loadgen, kind: LoadKind, sessions: number, record: bo
     step.negotiate(ready.ports);
     if (kind === 'play') step.startPlay();
     else await step.startBridges(record);
-    await sleep(WARMUP_MS);
+    // The capture starts during the warm-up (dumpcap's start-up is not free on a 2-core box) and
+    // covers the measured window; only packets stamped inside the window are analysed.
+    const capStart = performance.now();
+    const capFile = join(process.env.MEDIA_CAPTURE_DIR ?? '/dev/shm', `bench-media-${process.pid}-${capSeq++}.pcap`);
+    capture = CAPTURE
+      ? await RtpCapture.start({
+          portMin: allocator.min,
+          portMax: allocator.max,
+          ingress: kind === 'bridge',
+          file: capFile,
+          maxSeconds: Math.ceil((WARMUP_MS + WINDOW_MS) / 1000) + 10,
+          maxMegabytes: 1500,
+        })
+      : 'capture off (MEDIA_CAPTURE=0)';
+    // dumpcap keeps its normal priority (below the server's and the phones'): the kernel stamps
+    // packets on the sender's transmit path, so a dumpcap that lags only fills its 256 MiB ring.
+    await sleep(Math.max(0, WARMUP_MS - (performance.now() - capStart)));
     gc();
     const mem1 = process.memoryUsage();
     const rss1 = mem1.rss;
@@ -234,11 +273,37 @@ async function runStep(lg: Loadgen, kind: LoadKind, sessions: number, record: bo
     const cpu0 = process.cpuUsage();
     const sys0 = cpuTimes();
     const t0 = performance.now();
+    const epoch0 = Date.now();
     await sleep(WINDOW_MS);
     const cpu = process.cpuUsage(cpu0);
     const sys1 = cpuTimes();
     const wall = performance.now() - t0;
+    const epoch1 = Date.now();
     const { report } = await lg.request({ t: 'report' }, 'report');
+    let cap: CaptureStats | null = null;
+    let capError = typeof capture === 'string' ? capture : '';
+    if (typeof capture !== 'string') {
+      // libpcap hands over TPACKET_V3 blocks at most every 250 ms (dumpcap's read timeout) and a
+      // SIGINT drops the block being filled: keep capturing a little past the window's end.
+      await sleep(Math.max(0, 400 - (Date.now() - epoch1)));
+      const run = await capture.stop();
+      captureStopped = true;
+      try {
+        if (run.error) capError = run.error;
+        else if (run.dropped > 0) capError = `capture dropped ${run.dropped} of ${run.received} packets`;
+        else {
+          cap = analyseCapture(capFile, { portMin: allocator.min, portMax: allocator.max, fromEpochMs: epoch0, toEpochMs: epoch1, bridge: kind === 'bridge' });
+          // The phones' count is over a window a few ms off ours; 5% fewer is a capture problem.
+          if (cap.lastEpochMs < epoch1) capError = 'capture stopped before the end of the window (size/time cap)';
+          else if (cap.packets < report.received * 0.95) capError = `capture short: ${cap.packets} packets, the phones received ${report.received}`;
+          else if (kind === 'bridge' && cap.unmatched > cap.packets * 0.01) capError = `${cap.unmatched} relayed packets without their ingress packet`;
+        }
+      } catch (err) {
+        capError = `capture analysis failed: ${String(err)}`;
+      } finally {
+        capture.remove();
+      }
+    }
     const recvLoss = step.receiveLoss() - lost0;
     if (step.probe) {
       let total = 0;
@@ -264,13 +329,20 @@ async function runStep(lg: Loadgen, kind: LoadKind, sessions: number, record: bo
       digits: step.digits - digits0,
       recorderDrops: step.recorderDrops(),
       machinePct: sys1.total > sys0.total ? ((sys1.busy - sys0.busy) / (sys1.total - sys0.total)) * 100 : 0,
+      cap,
+      capError,
     };
-    // Play: the server's own send timing, as received. Bridge: the deviation the relay adds
-    // (transit-time variation), not our own send jitter passed through (see the load generator).
-    const dev = kind === 'play' ? report.devP99 : report.relayDevP99;
+    // Play: the server's own send timing. Bridge: the deviation the relay adds (transit-time
+    // variation), not our phones' send jitter passed through. Kernel capture stamps decide; the
+    // load generator's figures only with MEDIA_CAPTURE=0. A failed capture fails the step.
+    const dev = !CAPTURE ? (kind === 'play' ? report.devP99 : report.relayDevP99) : cap && !capError ? (kind === 'play' ? cap.devP99 : cap.relayDevP99) : Infinity;
     res.ok = report.lost === 0 && recvLoss === 0 && report.silentStreams === 0 && dev <= MAX_DEV_P99_MS && res.recorderDrops === 0;
     return res;
   } finally {
+    if (typeof capture !== 'string' && !captureStopped) {
+      await capture.stop();
+      capture.remove();
+    }
     await lg.request({ t: 'teardown' }, 'done');
     await step.teardown();
     clearInterval(keepAlive);
@@ -281,10 +353,19 @@ async function runStep(lg: Loadgen, kind: LoadKind, sessions: number, record: bo
 
 function describeStep(label: string, n: number, r: StepResult): string {
   const l = r.load;
+  const c = r.cap;
+  const capText = r.capError
+    ? `capture: ${r.capError}  `
+    : c
+      ? `capture dev p50/p99/max ${c.devP50.toFixed(2)}/${c.devP99.toFixed(2)}/${c.devMax.toFixed(1)} ms` +
+        (c.relayDevP99 >= 0 ? ` relay-added p99/max ${c.relayDevP99.toFixed(2)}/${c.relayDevMax.toFixed(1)} ms` : '') +
+        ` (${c.packets} pkts)  `
+      : '';
   return (
     `${label} ${String(n).padStart(5)}: ${r.ok ? 'PASS' : 'FAIL'}  lost ${l.lost}+${r.recvLoss}  ` +
-    `dev p50/p99/max ${l.devP50.toFixed(2)}/${l.devP99.toFixed(2)}/${l.devMax.toFixed(1)} ms  ` +
-    (l.relayDevP99 >= 0 ? `relay-added dev p99 ${l.relayDevP99.toFixed(2)} ms  ` : '') +
+    capText +
+    `loadgen dev p50/p99/max ${l.devP50.toFixed(2)}/${l.devP99.toFixed(2)}/${l.devMax.toFixed(1)} ms  ` +
+    (l.relayDevP99 >= 0 ? `loadgen relay-added p99 ${l.relayDevP99.toFixed(2)} ms  ` : '') +
     `server cpu ${r.serverCpuPct.toFixed(0)}% (${((r.serverCpuPct * 10) / (label.startsWith('play') ? n : 2 * n)).toFixed(2)}‰/session)  ` +
     `rss/session ${r.rssPerSessionKb.toFixed(1)} KiB heap/session ${r.heapPerSessionKb.toFixed(1)} KiB  ` +
     `clock late p99 ${r.clockLateP99.toFixed(2)} ms skipped ${r.skippedTicks}  ` +
