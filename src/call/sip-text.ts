@@ -2,6 +2,7 @@
 // drachtio-srf hands us. srf joins repeated headers with "," (SipMessage#set), which is wrong for
 // Authorization (RFC 3261 §7.3.1 forbids combining it) and loses the line structure of Contact,
 // so the values are read from the raw text instead. Pure functions, no I/O.
+import { splitList as splitHeaderList } from '../sip/message/index.js';
 import type { ContactFacts } from './registrar/index.js';
 
 /** Compact forms (RFC 3261 §7.3.3) of the headers read here. */
@@ -42,25 +43,7 @@ export function headerValues(raw: string, name: string): string[] {
 
 /** Splits a comma-separated header value at commas outside quotes and angle brackets. */
 export function splitList(value: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  let quoted = false;
-  let angle = false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i];
-    if (quoted) {
-      if (c === '\\') i++;
-      else if (c === '"') quoted = false;
-    } else if (c === '"') quoted = true;
-    else if (c === '<') angle = true;
-    else if (c === '>') angle = false;
-    else if (c === ',' && !angle) {
-      out.push(value.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  out.push(value.slice(start).trim());
-  return out.filter((v) => v.length > 0);
+  return splitHeaderList(value, []);
 }
 
 export interface NameAddrParts {

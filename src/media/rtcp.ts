@@ -5,6 +5,7 @@
 // RTCP is sent every ~5 s per session, so parseRtcp() may allocate its result (documented);
 // the writers fill caller-owned buffers, and RtpReceiverStats.update() — called per received
 // RTP packet — allocates nothing.
+import { put32 } from './rtp.js';
 
 export const RTCP_SR = 200;
 export const RTCP_RR = 201;
@@ -213,14 +214,6 @@ export function parseRtcp(buf: Uint8Array, len: number): RtcpPacket[] | null {
 }
 
 // ——— writing (into caller-owned buffers; each returns the offset after what it wrote) ———
-
-function put32(out: Uint8Array, o: number, v: number): number {
-  out[o] = (v >>> 24) & 0xff;
-  out[o + 1] = (v >>> 16) & 0xff;
-  out[o + 2] = (v >>> 8) & 0xff;
-  out[o + 3] = v & 0xff;
-  return o + 4;
-}
 
 function putHeader(out: Uint8Array, o: number, count: number, pt: number, words: number): void {
   out[o] = 0x80 | (count & 0x1f);

@@ -181,7 +181,8 @@ export function writeRtpPadding(out: Uint8Array, offset: number, count: number):
   return count;
 }
 
-function put32(out: Uint8Array, o: number, v: number): number {
+/** Writes a 32-bit big-endian value at out[o]; returns o + 4. Shared by the RTP and RTCP writers. */
+export function put32(out: Uint8Array, o: number, v: number): number {
   out[o] = (v >>> 24) & 0xff;
   out[o + 1] = (v >>> 16) & 0xff;
   out[o + 2] = (v >>> 8) & 0xff;
