@@ -160,6 +160,146 @@ describe('MediaClock (injected time)', () => {
   });
 });
 
+describe('MediaClock slots', () => {
+  it('spreads listeners over the slots and ticks each once per interval at its offset', () => {
+    const clock = new ManualClock();
+    const mc = new MediaClock({ clock, slots: 4 });
+    const rs = [recorder(), recorder(), recorder(), recorder(), recorder()];
+    for (const r of rs) mc.add(r);
+    expect(mc.slotSizes()).toEqual([2, 1, 1, 1]);
+    expect(rs.map((r) => mc.slotOf(r))).toEqual([0, 1, 2, 3, 0]);
+    mc.start();
+    clock.advance(60);
+    expect(rs[0]!.times).toEqual([20, 40, 60]);
+    expect(rs[1]!.times).toEqual([25, 45]);
+    expect(rs[3]!.times).toEqual([35, 55]);
+    expect(rs[4]!.ticks).toEqual([1, 2, 3]);
+    expect(rs[3]!.ticks).toEqual([1, 2]);
+    clock.advance(20);
+    expect(rs[3]!.ticks).toEqual([1, 2, 3]);
+    expect(mc.lateness.max).toBe(0);
+  });
+
+  it('fills the least-used slot after removals; an explicit slot is honoured and checked', () => {
+    const mc = new MediaClock({ clock: new ManualClock(), slots: 3 });
+    const a = recorder();
+    const b = recorder();
+    const c = recorder();
+    const rmA = mc.add(a);
+    mc.add(b);
+    mc.add(c);
+    rmA();
+    expect(mc.slotSizes()).toEqual([0, 1, 1]);
+    const d = recorder();
+    mc.add(d);
+    expect(mc.slotOf(d)).toBe(0);
+    const e = recorder();
+    mc.add(e, 2);
+    expect(mc.slotOf(e)).toBe(2);
+    mc.add(e, 0); // already registered: keeps its slot
+    expect(mc.slotOf(e)).toBe(2);
+    expect(() => mc.add(recorder(), 3)).toThrow(RangeError);
+    expect(mc.listenerCount).toBe(4);
+  });
+
+  it('runs every onMediaTick of a slot before its afterMediaTick pass', () => {
+    const clock = new ManualClock();
+    const mc = new MediaClock({ clock, slots: 2 });
+    const order: string[] = [];
+    const mk = (name: string) => ({
+      onMediaTick: (t: number) => void order.push(`${name}.send${t}`),
+      afterMediaTick: (t: number) => void order.push(`${name}.recv${t}`),
+    });
+    mc.add(mk('a'), 0);
+    mc.add(mk('b'), 0);
+    mc.add(mk('c'), 1);
+    mc.start();
+    clock.advance(30);
+    expect(order).toEqual(['a.send1', 'b.send1', 'a.recv1', 'b.recv1', 'c.send1', 'c.recv1']);
+  });
+
+  it('wakes only for slots that have listeners', () => {
+    let t = 0;
+    let timers = 0;
+    const pending: { at: number; fn: () => void }[] = [];
+    const clock = {
+      now: () => t,
+      setTimeout: (fn: () => void, ms: number) => {
+        timers++;
+        pending.push({ at: t + ms, fn });
+        return 0 as never;
+      },
+      clearTimeout: () => {},
+    };
+    const mc = new MediaClock({ clock, slots: 10 });
+    const r = recorder();
+    mc.add(r, 3);
+    mc.start();
+    for (let i = 0; i < 5; i++) {
+      const p = pending.shift()!;
+      t = p.at;
+      p.fn();
+    }
+    expect(r.times).toEqual([26, 46, 66, 86, 106]);
+    expect(timers).toBe(6); // start + one re-arm per tick: no wake-ups for the nine empty slots
+  });
+
+  it('after a stall runs each slot once for its latest due tick (no burst) and re-aligns', () => {
+    const clock = new ManualClock();
+    let stall = 0;
+    const mc = new MediaClock({ clock, slots: 4, now: () => clock.now() + stall });
+    const rs = [recorder(), recorder(), recorder(), recorder()];
+    for (const r of rs) mc.add(r);
+    mc.start();
+    clock.advance(40); // positions up to tick 2 of slot 0 (t=40)
+    expect(rs.map((r) => r.ticks.length)).toEqual([2, 1, 1, 1]);
+    stall = 100;
+    clock.advance(5); // the 45 ms timer ran at 145: the latest due are tick 6 of slots 2, 3 (130, 135) and tick 7 of slots 0, 1 (140, 145)
+    expect(rs.map((r) => r.ticks.at(-1))).toEqual([7, 7, 6, 6]);
+    expect(rs.map((r) => r.ticks.length)).toEqual([3, 2, 2, 2]); // one run each
+    expect(mc.skipped).toBe(4); // 17 slot runs
+    clock.advance(20); // back on the grid: 150, 155, 160, 165
+    expect(rs.map((r) => r.ticks.at(-1))).toEqual([8, 8, 7, 7]);
+    expect(rs[1]!.times.slice(-2)).toEqual([145, 165]);
+  });
+
+  it('remove() during a slot run is safe; a throwing listener is isolated in both passes', () => {
+    const clock = new ManualClock();
+    const mc = new MediaClock({ clock, slots: 2 });
+    const r = recorder();
+    let removeSelf: () => void = () => {};
+    const self = {
+      n: 0,
+      onMediaTick() {
+        self.n++;
+        removeSelf();
+      },
+      afterMediaTick() {
+        throw new Error('after');
+      },
+    };
+    removeSelf = mc.add(self, 0);
+    mc.add(r, 0);
+    mc.add(
+      {
+        onMediaTick() {
+          throw new Error('boom');
+        },
+      },
+      1,
+    );
+    mc.start();
+    clock.advance(60);
+    expect(self.n).toBe(1);
+    expect(r.ticks).toEqual([1, 2, 3]);
+    expect(mc.errors).toBe(1 + 2); // 'after' once (in the run it was removed from), 'boom' in ticks 1 and 2 (slot 1: 30, 50)
+  });
+
+  it('sharedMediaClock() has slots', () => {
+    expect(sharedMediaClock().slots).toBeGreaterThan(1);
+  });
+});
+
 describe('MediaClock (real time)', () => {
   it('runs ~1 s with no drift and small lateness', async () => {
     const mc = new MediaClock();

@@ -172,6 +172,11 @@ export class SessionDtmf implements AudioTap, RtpListener {
     this.#tones.clear();
   }
 
+  /** In-band tones are queued or playing: the next ticks' audio must go through mixOutbound. */
+  get mixingOutbound(): boolean {
+    return this.#tones.pending > 0;
+  }
+
   /** Called by the session's tick after the audio source: writes in-band tones; true when it did. */
   mixOutbound(frame: Int16Array): boolean {
     return this.#tones.mixInto(frame);

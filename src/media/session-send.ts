@@ -99,6 +99,18 @@ export class RtpSender {
     this.sentLastTick = true;
   }
 
+  /** The send buffer's payload area (after the 12-byte header), for a source that writes encoded audio itself. */
+  get payloadBuffer(): Buffer {
+    return this.#payload;
+  }
+
+  /** Sends `length` payload bytes already written into payloadBuffer (pre-encoded audio). */
+  sendEncoded(length: number, payloadType: number): void {
+    const marker = !this.sentLastTick;
+    this.#send(payloadType, marker, length);
+    this.sentLastTick = true;
+  }
+
   /** Sends this tick's RFC 4733 packet if `src` has one ('ended': it returned false or threw). */
   sendEvent(src: RtpEventSource, payloadType: number): EventSendResult {
     const pkt = this.#eventPacket;

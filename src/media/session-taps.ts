@@ -85,6 +85,11 @@ export class SessionTaps {
     }
   }
 
+  /** Some 'out' tap wants the outgoing PCM (so pre-encoded payloads cannot be sent as they are). */
+  get hasOutbound(): boolean {
+    return this.#outTaps.length > 0;
+  }
+
   /** Hands the outgoing frame to the 'out' taps. */
   tapOutbound(frame: Int16Array, kind: AudioFrameKind): void {
     if (this.#outTaps.length) this.#tap(this.#outTaps, frame, kind, 'out');

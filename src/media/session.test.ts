@@ -390,6 +390,56 @@ describe('MediaSession send path', () => {
     expect(arrivals.slice(1, 60).some((x) => x.marker)).toBe(false); // source change: no new talkspurt
   });
 
+  it('pre-encoded sources: payload bytes go out as given; PCM (encoded) path while an out tap or in-band DTMF needs it', async () => {
+    // nextFrame and nextPayloadInto say different things on purpose, to see which path ran.
+    class Both implements AudioSource {
+      frames = 0;
+      payloads = 0;
+      nextFrame(out: Int16Array): boolean {
+        this.frames++;
+        out.fill(0); // encodes to 0xff (µ-law zero)
+        return true;
+      }
+      nextPayloadInto(_codec: 'PCMU' | 'PCMA', out: Uint8Array, offset: number): number {
+        this.payloads++;
+        for (let i = 0; i < 160; i++) out[offset + i] = i & 0x7f;
+        return 160;
+      }
+    }
+    const b = await session({ sendSilence: false, codecs: ['PCMU'], telephoneEvent: false });
+    const peer = await rawSocket();
+    const got: { seq: number; first: number; last: number }[] = [];
+    const h = createRtpHeader();
+    peer.on('message', (m) => {
+      if (parseRtp(m, m.length, h) && h.payloadType === 0) got.push({ seq: h.sequence, first: m[h.payloadOffset]!, last: m[h.payloadOffset + 159]! });
+    });
+    b.answer(peerSdp(peer.address().port, '0'));
+    const src = new Both();
+    b.setSource(src);
+    await until(() => got.length >= 5);
+    expect(got.slice(0, 5).every((p) => p.first === 0 && p.last === (159 & 0x7f))).toBe(true);
+    expect(src.frames).toBe(0);
+    // An 'out' tap needs the PCM: the session pulls frames and encodes them.
+    const tapped: number[] = [];
+    const rmTap = b.addTap({ onAudio: (f: Int16Array) => void tapped.push(f[0]!) }, 'out');
+    const mark = got.length;
+    await until(() => got.length >= mark + 5 && tapped.length >= 3);
+    expect(got.at(-1)!.first).toBe(0xff);
+    expect(src.frames).toBeGreaterThan(0);
+    rmTap();
+    const mark2 = got.length;
+    await until(() => got.length >= mark2 + 3);
+    expect(got.at(-1)!.first).toBe(0);
+    // In-band DTMF (no telephone-event negotiated) is mixed into PCM: tone bytes, then back.
+    expect(b.sendDtmf('5', 60, 0)).toBe('inband');
+    const mark3 = got.length;
+    await until(() => got.length >= mark3 + 8);
+    const window = got.slice(mark3);
+    expect(window.some((p) => p.first !== 0 && p.first !== 0xff)).toBe(true); // tone samples
+    expect(window.at(-1)!.first).toBe(0); // fast path again
+    for (let i = 1; i < got.length; i++) expect(got[i]!.seq).toBe((got[i - 1]!.seq + 1) & 0xffff);
+  });
+
   it('pass-through: onRtp sees views, sendRtpPayload relays with our SSRC and continuous sequence', async () => {
     const a = await session();
     const b = await session({ sendSilence: false });

@@ -72,6 +72,8 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
 
   // What the tick sends
   readonly #txFrame = new Int16Array(FRAME_SAMPLES);
+  /** 'PCMU'/'PCMA' while that codec is negotiated (sources may hand pre-encoded payloads), else null. */
+  #encodedName: 'PCMU' | 'PCMA' | null = null;
   #source: AudioSource | null = null;
   #sendSilence: boolean;
   #eventSource: RtpEventSource | null = null;
@@ -223,6 +225,7 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
       this.#codec?.close();
       const codec = createCodec(m.codec.name, m.codec.name === 'opus' ? { fec: m.codec.params.get('useinbandfec') === '1' } : {});
       this.#codec = codec;
+      this.#encodedName = codec.name === 'PCMU' || codec.name === 'PCMA' ? codec.name : null;
       this.#jitter = new JitterBuffer({ codec, clockRate: codec.clockRate, ...this.#opts.jitter });
       this.#rtcp.resetReceiver(codec.clockRate);
     }
@@ -376,8 +379,12 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
 
   // ——— the media tick ———
 
-  /** MediaTickListener: called by the shared clock every 20 ms. Allocates nothing. */
-  onMediaTick(tick: number, nowMs: number): void {
+  /**
+   * MediaTickListener, first pass: this tick's outbound packet. The clock runs every session's
+   * send before any session's receive-side work (afterMediaTick), so sends are not delayed by
+   * decoding and detection. Allocates nothing.
+   */
+  onMediaTick(tick: number): void {
     if (this.#closed) return;
     const m = this.#media;
     const codec = this.#codec;
@@ -385,36 +392,67 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     sender.beginTick(tick, m !== null && codec !== null);
     if (!m || !codec) return;
 
-    // 1. inbound: one frame from the jitter buffer to the 'in' taps (session-taps.ts).
-    this.#taps.tickInbound(this.#jitter!);
-
-    // 2. outbound
-    let produced = this.#pull();
-    // A 'source-ended' listener may chain the next prompt: ask it in the same tick (no gap).
-    if (!produced && this.#source) produced = this.#pull();
-    if (!produced) this.#txFrame.fill(0);
-    // In-band DTMF we send replaces the audio while a tone plays (session-dtmf-send.ts).
-    if (this.#dtmf !== null && this.#dtmf.mixOutbound(this.#txFrame)) produced = true;
-    this.#taps.tapOutbound(this.#txFrame, produced ? 'audio' : 'silence');
+    // Pre-encoded fast path (a Player of cached G.711 prompts): the prompt's payload bytes go
+    // straight into the send buffer — no PCM copy, no encoding — unless something needs the PCM.
+    const encoded = this.#encodedName;
+    let encodedLength = 0;
+    let produced = false;
+    if (encoded !== null && this.#source?.nextPayloadInto !== undefined && !this.#taps.hasOutbound && !(this.#dtmf?.mixingOutbound ?? false)) {
+      encodedLength = this.#pullEncoded(encoded);
+      produced = encodedLength > 0;
+    }
+    if (!produced) {
+      produced = this.#pull();
+      // A 'source-ended' listener may chain the next prompt: ask it in the same tick (no gap).
+      if (!produced && this.#source) produced = this.#pull();
+      if (!produced) this.#txFrame.fill(0);
+      // In-band DTMF we send replaces the audio while a tone plays (session-dtmf-send.ts).
+      if (this.#dtmf !== null && this.#dtmf.mixOutbound(this.#txFrame)) produced = true;
+      this.#taps.tapOutbound(this.#txFrame, produced ? 'audio' : 'silence');
+    }
     const relaying = sender.relaying(tick);
     if (!relaying && m.send && this.#latch.port !== 0 && (produced || this.#sendSilence || this.#eventSource)) {
       sender.advance(tick, codec.timestampStep);
       if (this.#eventSource && m.telephoneEvent && this.#sendEvent(m.telephoneEvent.payloadType)) {
         sender.sentLastTick = true;
-        this.#checkTimers(m, nowMs);
         return;
       }
       if (!produced && !this.#sendSilence) {
         sender.sentLastTick = false;
-        this.#checkTimers(m, nowMs);
         return;
       }
-      sender.sendAudio(codec, this.#txFrame, m.codec.payloadType);
+      if (encodedLength > 0) sender.sendEncoded(encodedLength, m.codec.payloadType);
+      else sender.sendAudio(codec, this.#txFrame, m.codec.payloadType);
     } else {
       sender.sentLastTick = relaying;
     }
+  }
 
+  /**
+   * MediaTickListener, second pass: one frame from the jitter buffer to the 'in' taps
+   * (session-taps.ts: recorders, detectors, mixers, transcoding bridges), then inactivity and RTCP.
+   */
+  afterMediaTick(_tick: number, nowMs: number): void {
+    if (this.#closed) return;
+    const m = this.#media;
+    if (!m || !this.#codec) return;
+    this.#taps.tickInbound(this.#jitter!);
     this.#checkTimers(m, nowMs);
+  }
+
+  /** The fast path's pull: the source writes its payload into the send buffer; 0 when it is done. */
+  #pullEncoded(codec: 'PCMU' | 'PCMA'): number {
+    const src = this.#source!;
+    let n = 0;
+    try {
+      n = src.nextPayloadInto!(codec, this.#sender.payloadBuffer, 0);
+    } catch (err) {
+      this.#log.error({ err }, 'audio source threw; dropped');
+    }
+    if (n > 0) return n;
+    if (this.#source === src) this.#source = null;
+    this.safeEmit('source-ended', src);
+    return 0;
   }
 
   /** Sends this tick's RFC 4733 packet if the event source has one; true when it did. */
@@ -534,6 +572,7 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     this.#allocator.release(this.port);
     this.#codec?.close();
     this.#codec = null;
+    this.#encodedName = null;
     this.#source = null;
     this.#taps.clear();
     this.safeEmit('closed');

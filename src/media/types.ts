@@ -15,6 +15,14 @@ export const FRAME_SAMPLES = 160;
  */
 export interface AudioSource {
   nextFrame(out: Int16Array): boolean;
+  /**
+   * Optional fast path for sources that hold pre-encoded G.711 (a Player of cached prompts):
+   * copies this tick's 160-byte payload for `codec` into `out` at `offset` and returns 160, or 0
+   * when finished (as nextFrame's false). The session uses it instead of nextFrame + encode when
+   * nothing needs the PCM ('out' taps, in-band DTMF being sent). Exactly one of the two is called
+   * per tick.
+   */
+  nextPayloadInto?(codec: 'PCMU' | 'PCMA', out: Uint8Array, offset: number): number;
 }
 
 /** What a tapped frame holds: decoded audio, loss concealment, or silence (no audio / before start). */
