@@ -1,7 +1,11 @@
 // `npm run bench:media`: media server capacity on this machine, over loopback UDP.
 //
 // This file re-runs itself as the media server process (with V8_FLAGS); a separate load
-// generator process (bench/support/media-loadgen.ts) plays the phones. Scenarios, each a ramp of
+// generator process plays the phones: bench/support/media-phones.c, built here with the system C
+// compiler (one UDP socket for every phone stream, sendmmsg/recvmmsg, kernel receive stamps — on
+// a 2-core machine it leaves the server ~¾ of the CPU the Node phones took), or
+// bench/support/media-loadgen.ts with MEDIA_LOADGEN=node or when no compiler is found. The server
+// runs its sessions on a MediaClock with SHARED_SLOTS slots, as the shared clock does. Scenarios, each a ramp of
 // steps (~7 s each: set-up, 1.5 s warm-up, 4 s measured window, tear-down; a failed step is
 // retried once — other tenants' bursts on a shared machine):
 //   (a) play — N sessions each playing a looping prompt (Player, PromptCache, a sox-made WAV)
@@ -31,14 +35,14 @@
 // session), RSS and heap per session, clock lateness, load-generator CPU, whole-machine CPU.
 // Ends with exactly the five `figure` lines.
 // Both processes run at nice −10 (and their CFS autogroup too) when permitted: MEDIA_NICE=0 off.
-// Knobs for experiments: MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_PHASES,
+// Knobs for experiments: MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_SLOTS,
 // MEDIA_LOADGEN_SPIN=1, MEDIA_LEGACY=1 (sessions unconnected, in-band DTMF always on: the
 // old behaviour, for A/B), MEDIA_CAPTURE=0, MEDIA_CAPTURE_DIR, MEDIA_CONTINUE=1, MEDIA_PROBE=1, MEDIA_SKIP_CODEC/RECORDING=1.
 // Resources: RTP ports 20000–31999 (6,000 sessions, 2 ports each); ~2 fds per server session
 // (+1 per recording) and 1 per phone in the load generator — `ulimit -n` is 20000 here, enough
 // for every step (2,000 pairs would need ~6,000 in the server).
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,7 +53,9 @@ import { PromptCache } from '../src/media/prompts.js';
 import { writeWav } from '../src/media/wav.js';
 import type { FromLoadgen, LoadKind, LoadReport, ToLoadgen } from './support/media-protocol.js';
 import { analyseCapture, RtpCapture, type CaptureStats } from './support/media-capture.js';
-import { LoadStep, PhasedClocks } from './support/media-scenarios.js';
+import { BenchClock, LoadStep } from './support/media-scenarios.js';
+import { playLoop } from './support/media-audio.js';
+import { SHARED_SLOTS } from '../src/lib/media-clock.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const WARMUP_MS = Number(process.env.MEDIA_WARMUP_MS ?? 1500);
@@ -126,7 +132,19 @@ function figureOf(script: string, name: string, env: Record<string, string> = {}
 }
 
 // ——— the load generator process ———
-class Loadgen {
+interface LoadgenProcess {
+  request<T extends FromLoadgen['t']>(m: ToLoadgen, reply: T): Promise<Extract<FromLoadgen, { t: T }>>;
+  readonly pid: number;
+  readonly name: string;
+  exit(): void;
+}
+
+/** MEDIA_LOADGEN=node: the Node load generator (media-loadgen.ts) instead of the C one. */
+const LOADGEN = process.env.MEDIA_LOADGEN ?? 'c';
+
+/** The Node phones (bench/support/media-loadgen.ts), over fork IPC. */
+class NodeLoadgen implements LoadgenProcess {
+  readonly name = 'node';
   readonly #child: ChildProcess;
   #waiting: { t: FromLoadgen['t']; resolve: (m: FromLoadgen) => void } | null = null;
 
@@ -169,6 +187,96 @@ class Loadgen {
   }
 }
 
+/**
+ * The C phones (bench/support/media-phones.c, built here with the system C compiler into
+ * node_modules/.cache), over a line protocol on stdin/stdout. Null when no compiler is found.
+ */
+class CLoadgen implements LoadgenProcess {
+  readonly name = 'c';
+  readonly #child: ChildProcess;
+  readonly #loopFile: string;
+  #waiting: { t: FromLoadgen['t']; resolve: (m: FromLoadgen) => void } | null = null;
+  #buf = '';
+
+  static build(): string | null {
+    const dir = join(root, 'node_modules/.cache/switchboard-bench');
+    mkdirSync(dir, { recursive: true });
+    const bin = join(dir, 'media-phones');
+    const r = spawnSync(process.env.CC ?? 'cc', ['-O2', '-Wall', '-o', bin, join(root, 'bench/support/media-phones.c')], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      log(`cannot build the C load generator (${r.error?.message ?? r.stderr?.trim()}); using the Node one`);
+      return null;
+    }
+    return bin;
+  }
+
+  constructor(bin: string, loopFile: string) {
+    this.#loopFile = loopFile;
+    this.#child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    if (PIN && this.#child.pid) pin(this.#child.pid, 1);
+    if (this.#child.pid) prioritise(this.#child.pid);
+    this.#child.stdout!.setEncoding('utf8');
+    this.#child.stdout!.on('data', (chunk: string) => {
+      this.#buf += chunk;
+      let nl: number;
+      while ((nl = this.#buf.indexOf('\n')) >= 0) {
+        const line = this.#buf.slice(0, nl);
+        this.#buf = this.#buf.slice(nl + 1);
+        this.#onLine(line);
+      }
+    });
+    this.#child.on('exit', (code) => {
+      if (code !== 0 && code !== null) {
+        log(`C load generator exited with ${code}`);
+        process.exit(1);
+      }
+    });
+  }
+
+  #onLine(line: string): void {
+    const sp = line.indexOf(' ');
+    const word = sp < 0 ? line : line.slice(0, sp);
+    const rest = sp < 0 ? '' : line.slice(sp + 1);
+    let m: FromLoadgen;
+    if (word === 'ready') m = { t: 'ready', ports: [] as number[] };
+    else if (word === 'measuring') m = { t: 'measuring' };
+    else if (word === 'report') m = { t: 'report', report: JSON.parse(rest) as LoadReport };
+    else if (word === 'done') m = { t: 'done' };
+    else return;
+    if (m.t === 'ready') {
+      const port = Number(rest);
+      m.ports = new Array<number>(this.#streams).fill(port); // one socket for every phone stream
+    }
+    const w = this.#waiting;
+    if (w && w.t === m.t) {
+      this.#waiting = null;
+      w.resolve(m);
+    }
+  }
+
+  #streams = 0;
+
+  request<T extends FromLoadgen['t']>(m: ToLoadgen, reply: T): Promise<Extract<FromLoadgen, { t: T }>> {
+    return new Promise((resolve) => {
+      this.#waiting = { t: reply, resolve: resolve as (m: FromLoadgen) => void };
+      let line: string = m.t;
+      if (m.t === 'setup') {
+        this.#streams = m.serverPorts.length;
+        line = `setup ${m.kind} ${this.#loopFile} ${m.serverPorts.length} ${m.serverPorts.join(' ')}`;
+      }
+      this.#child.stdin!.write(`${line}\n`);
+    });
+  }
+
+  get pid(): number {
+    return this.#child.pid ?? 0;
+  }
+
+  exit(): void {
+    this.#child.stdin!.write('exit\n');
+  }
+}
+
 /** Busy and total jiffies of all CPUs (/proc/stat), to see whether the machine itself is saturated. */
 function cpuTimes(): { busy: number; total: number } {
   try {
@@ -205,15 +313,15 @@ interface StepResult {
 const CAPTURE = process.env.MEDIA_CAPTURE !== '0';
 
 const allocator = new PortAllocator(20000, 31999, { address: '127.0.0.1' });
-/** Media tick phases (MEDIA_PHASES=1: one clock, every packet in one burst per tick). */
-const PHASES = Number(process.env.MEDIA_PHASES ?? 1);
-const clocks = new PhasedClocks(PHASES);
-const clock = clocks.clocks[0]!;
+/** Media clock slots (MEDIA_SLOTS=1: every packet in one burst per tick). */
+const SLOTS = Number(process.env.MEDIA_SLOTS ?? SHARED_SLOTS);
+const clocks = new BenchClock(SLOTS);
+const clock = clocks.clock;
 /** Prompt and recordings (created by main, removed at the end). */
 let tmp = '';
 let capSeq = 0;
 
-async function runStep(lg: Loadgen, kind: LoadKind, sessions: number, record: boolean, promptPath: string, cache: PromptCache): Promise<StepResult> {
+async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, record: boolean, promptPath: string, cache: PromptCache): Promise<StepResult> {
   gc();
   const mem0 = process.memoryUsage();
   const rss0 = mem0.rss;
@@ -224,7 +332,7 @@ async function runStep(lg: Loadgen, kind: LoadKind, sessions: number, record: bo
   let capture: RtpCapture | string = '';
   let captureStopped = false;
   try {
-    // Diagnostic (MEDIA_PROBE=1): how long the whole tick takes (first to last clock listener).
+    // Diagnostic (MEDIA_PROBE=1): how long slot 0's run takes (its first to its last listener).
     let tickStart = 0;
     const tickHist = new Uint32Array(400); // 0.1 ms bins
     const first = { onMediaTick: () => void (tickStart = performance.now()) };
@@ -235,9 +343,9 @@ async function runStep(lg: Loadgen, kind: LoadKind, sessions: number, record: bo
       },
     };
     const probing = process.env.MEDIA_PROBE === '1';
-    const undoFirst = probing ? clock.add(first) : () => undefined;
+    const undoFirst = probing ? clock.add(first, 0) : () => undefined;
     const ports = await step.create(sessions);
-    const undoLast = probing ? clock.add(last) : () => undefined;
+    const undoLast = probing ? clock.add(last, 0) : () => undefined;
     const ready = await lg.request({ t: 'setup', kind, serverPorts: ports }, 'ready');
     step.negotiate(ready.ports);
     if (kind === 'play') step.startPlay();
@@ -313,7 +421,7 @@ async function runStep(lg: Loadgen, kind: LoadKind, sessions: number, record: bo
         for (let k = 0; k < tickHist.length; k++) if ((acc += tickHist[k]) >= total * p) return ((k + 1) * 0.1).toFixed(1);
         return '?';
       };
-      log(`  (server-side tick send dev ${step.probe.summary()} ms; tick duration p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} max ${q(1)} ms)`);
+      log(`  (server-side tick send dev ${step.probe.summary()} ms; slot 0 run p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} max ${q(1)} ms)`);
       undoFirst();
       undoLast();
     }
@@ -375,7 +483,7 @@ function describeStep(label: string, n: number, r: StepResult): string {
   );
 }
 
-async function ramp(lg: Loadgen, label: string, kind: LoadKind, steps: number[], record: boolean, promptPath: string, cache: PromptCache): Promise<number> {
+async function ramp(lg: LoadgenProcess, label: string, kind: LoadKind, steps: number[], record: boolean, promptPath: string, cache: PromptCache): Promise<number> {
   let best = 0;
   let failed = false;
   for (const n of steps) {
@@ -422,7 +530,11 @@ async function main(): Promise<void> {
   const pinned = PIN && pin(process.pid, 0);
   log(pinned ? 'server pinned to CPU 0, load generator to CPU 1' : 'not pinned (taskset missing or MEDIA_PIN=0)');
   log(prioritise(process.pid) ? `server and load generator at nice ${NICE}` : 'normal priority');
-  const lg = new Loadgen();
+  const loopFile = join(tmp, 'phones-loop.ulaw');
+  writeFileSync(loopFile, playLoop());
+  const bin = LOADGEN === 'node' ? null : CLoadgen.build();
+  const lg: LoadgenProcess = bin ? new CLoadgen(bin, loopFile) : new NodeLoadgen();
+  log(`load generator: ${lg.name === 'c' ? 'C (bench/support/media-phones.c: one socket, sendmmsg/recvmmsg)' : 'Node (bench/support/media-loadgen.ts)'}`);
   try {
     const play = await ramp(lg, 'play sessions', 'play', PLAY_STEPS, false, promptPath, cache);
     const pairs = await ramp(lg, 'bridged pairs', 'bridge', PAIR_STEPS, false, promptPath, cache);

@@ -14,8 +14,7 @@
 // 'play' payloads are G.711 speech-band noise with one DTMF digit ('5', 100 ms) per 2 s loop, so
 // the server's in-band detectors have something to find. No allocation per packet of our own.
 import { createSocket, type Socket } from 'node:dgram';
-import { ulawEncode } from '../../src/media/codec/g711.js';
-import { amplitudeForDbm0, digitFreqs, prng } from '../../src/media/dtmf/testing.js';
+import { playLoop } from './media-audio.js';
 import type { FromLoadgen, LoadKind, LoadReport, ToLoadgen } from './media-protocol.js';
 
 const PHASES = 10;
@@ -30,22 +29,6 @@ const MAGIC1 = 0xa5;
 
 function send(m: FromLoadgen): void {
   process.send?.(m);
-}
-
-/** 2 s of PCMU: a 100 ms '5' at −10 dBm0 per tone, then low noise. */
-function playLoop(): Buffer {
-  const pcm = new Int16Array(LOOP_FRAMES * PAYLOAD);
-  const [f1, f2] = digitFreqs('5');
-  const a = amplitudeForDbm0(-10);
-  const rnd = prng(7);
-  for (let i = 0; i < pcm.length; i++) {
-    const noise = (rnd() - 0.5) * 400;
-    const tone = i < 800 ? a * (Math.sin((2 * Math.PI * f1 * i) / 8000) + Math.sin((2 * Math.PI * f2 * i) / 8000)) : 0;
-    pcm[i] = Math.round(tone + noise);
-  }
-  const out = Buffer.alloc(pcm.length);
-  ulawEncode(pcm, out);
-  return out;
 }
 
 const loop = playLoop();

@@ -21,40 +21,30 @@ export function phoneSdp(port: number): string {
 }
 
 /**
- * The 20 ms media tick split into `phases` clocks whose grids are offset by 20/phases ms, each
- * session on one of them (a bridged pair on the same one). One clock for all sends every packet
- * in one burst per tick: at 1,000 sessions the burst lasts ~10 ms and its length varies ±2–3 ms
- * from tick to tick (the send syscalls alone, measured), so a stream's position in it — its send
- * time — jitters by that much, and packets arriving meanwhile wait for the whole burst. Phases
- * make each burst 1/phases as long. (Proposed for src/lib/media-clock.ts: a phased shared clock.)
+ * The server's media clock, as the shared one is built (src/lib/media-clock.ts): one timer, the
+ * 20 ms interval cut into `slots` sub-slots, each session in the least used. MEDIA_SLOTS=1 puts
+ * every session on one deadline (the old single burst, for A/B).
  */
-export class PhasedClocks {
-  readonly clocks: MediaClock[];
-  constructor(phases: number, intervalMs = 20) {
-    this.clocks = Array.from({ length: Math.max(1, phases) }, (_, k) => {
-      const offset = (k * intervalMs) / Math.max(1, phases);
-      return new MediaClock({ intervalMs, now: () => performance.now() - offset });
-    });
-  }
-  /** The clock of session (or pair) number `i`. */
-  for(i: number): MediaClock {
-    return this.clocks[i % this.clocks.length];
+export class BenchClock {
+  readonly clock: MediaClock;
+  constructor(slots: number, intervalMs = 20) {
+    this.clock = new MediaClock({ intervalMs, slots });
   }
   start(): void {
-    for (const c of this.clocks) c.start();
+    this.clock.start();
   }
   stop(): void {
-    for (const c of this.clocks) c.stop();
+    this.clock.stop();
   }
   resetStats(): void {
-    for (const c of this.clocks) c.resetStats();
+    this.clock.resetStats();
   }
   get skipped(): number {
-    return this.clocks.reduce((n, c) => n + c.skipped, 0);
+    return this.clock.skipped;
   }
-  /** The worst phase's p99 lateness, ms. */
+  /** p99 lateness of slot runs, ms. */
   lateP99(): number {
-    return Math.max(...this.clocks.map((c) => c.lateness.p99()));
+    return this.clock.lateness.p99();
   }
 }
 
@@ -66,7 +56,7 @@ const LEGACY = process.env.MEDIA_LEGACY === '1' ? ({ connect: false, dtmf: { inb
 
 export interface StepWorld {
   allocator: PortAllocator;
-  clocks: PhasedClocks;
+  clocks: BenchClock;
   prompt: Prompt;
   recordDir: string;
 }
@@ -143,8 +133,7 @@ export class LoadStep {
     for (let i = 0; i < count; i += 50) {
       const batch: Promise<MediaSession>[] = [];
       for (let j = i; j < Math.min(count, i + 50); j++) {
-        const clock = clocks.for(this.pairs ? j >> 1 : j);
-        batch.push(MediaSession.create({ allocator, clock, address: '127.0.0.1', codecs: ['PCMU'], inactivityMs: 0, ...LEGACY }));
+        batch.push(MediaSession.create({ allocator, clock: clocks.clock, address: '127.0.0.1', codecs: ['PCMU'], inactivityMs: 0, ...LEGACY }));
       }
       this.sessions.push(...(await Promise.all(batch)));
     }
