@@ -153,6 +153,8 @@ describe('switchboard CLI', () => {
       expect(answer.headers.get('Server')).toBe('Switchboard-cli-test');
       expect(answer.headers.get('Allow')).toMatch(/\bINVITE\b/);
 
+      // SIP answers as soon as the call services are up; the HTTP API starts after them.
+      await until(() => run.stdout().includes('switchboard started'), 20_000, 'switchboard started');
       // Bad input is answered, never fatal, and counted in a metric Prometheus can scrape.
       const metric = async (): Promise<number> => {
         const text = await (await fetch(`http://${LOOPBACK}:${apiPort}/metrics`)).text();
