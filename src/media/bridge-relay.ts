@@ -170,6 +170,9 @@ export class BridgeRelay implements RtpListener, AudioTap, AudioSource {
 
   /** AudioTap ('in' of `from`): copies the decoded frame. */
   onAudio(frame: Int16Array, kind: AudioFrameKind): void {
+    // Pass-through without recording gets a silent frame per tick (the session's timers only):
+    // once our copy is silence (all zeros), further silent frames change nothing.
+    if (kind === 'silence' && this.frameKind === 'silence' && this.onFrame === null) return;
     const f = this.frame;
     const n = frame.length < FRAME_SAMPLES ? frame.length : FRAME_SAMPLES;
     for (let i = 0; i < n; i++) f[i] = frame[i];
@@ -180,6 +183,8 @@ export class BridgeRelay implements RtpListener, AudioTap, AudioSource {
 
   /** Set by the bridge's close(): a stale reference (e.g. a playback restoring it) then ends at once. */
   detached = false;
+  /** AudioSource: while `to` relays our packets it does not ask us for frames. */
+  readonly idleWhileRelaying = true;
 
   /** AudioSource of `to`: the latest decoded frame of `from`. Ends only once detached. */
   nextFrame(out: Int16Array): boolean {

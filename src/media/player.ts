@@ -42,6 +42,21 @@ const SILENCE: Record<PreEncodedCodec, Uint8Array> = {
   PCMA: new Uint8Array(G711_FRAME_BYTES).fill(0xd5),
 };
 
+/**
+ * One 160-byte view per frame of a pre-encoded payload array, made on first use and shared by
+ * every player (prompts are immutable): the per-tick copy then allocates nothing.
+ */
+const viewCache = new WeakMap<Uint8Array, Uint8Array[]>();
+function frameViews(data: Uint8Array): Uint8Array[] {
+  let views = viewCache.get(data);
+  if (views === undefined) {
+    views = [];
+    for (let o = 0; o + G711_FRAME_BYTES <= data.length; o += G711_FRAME_BYTES) views.push(data.subarray(o, o + G711_FRAME_BYTES));
+    viewCache.set(data, views);
+  }
+  return views;
+}
+
 interface Item {
   prompt: Prompt | undefined;
   frames: number;
@@ -130,9 +145,8 @@ export class Player {
   nextPayloadInto(codec: PreEncodedCodec, out: Uint8Array, offset = 0): number {
     const v = this.nextPayload(codec);
     if (v === null) return 0;
-    const src = v.data;
-    const o = v.offset;
-    for (let i = 0; i < G711_FRAME_BYTES; i++) out[offset + i] = src[o + i];
+    // A typed-array set() of a same-type view is a memcpy (~20 ns; a JS byte loop is 150–400 ns).
+    out.set(frameViews(v.data)[v.offset / G711_FRAME_BYTES]!, offset);
     return G711_FRAME_BYTES;
   }
 

@@ -392,6 +392,13 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     sender.beginTick(tick, m !== null && codec !== null);
     if (!m || !codec) return;
 
+    // A pass-through bridge is relaying into this session (it sends from the packet path): a
+    // source that is only that bridge's filler has nothing to say, and with no 'out' tap nobody
+    // needs the frame — skip the tick's audio work altogether.
+    if (sender.relaying(tick) && this.#source?.idleWhileRelaying === true && !this.#taps.hasOutbound) {
+      sender.sentLastTick = true;
+      return;
+    }
     // Pre-encoded fast path (a Player of cached G.711 prompts): the prompt's payload bytes go
     // straight into the send buffer — no PCM copy, no encoding — unless something needs the PCM.
     const encoded = this.#encodedName;

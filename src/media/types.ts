@@ -23,6 +23,11 @@ export interface AudioSource {
    * per tick.
    */
   nextPayloadInto?(codec: 'PCMU' | 'PCMA', out: Uint8Array, offset: number): number;
+  /**
+   * True for a source that only fills in while a pass-through bridge is not relaying (the
+   * bridge's own relay): while packets are relayed the session skips its nextFrame.
+   */
+  readonly idleWhileRelaying?: boolean;
 }
 
 /** What a tapped frame holds: decoded audio, loss concealment, or silence (no audio / before start). */
