@@ -9,10 +9,11 @@
 // steps (~7 s each: set-up, 1.5 s warm-up, 4 s measured window, tear-down; a failed step is
 // retried once — other tenants' bursts on a shared machine):
 //   (a) play — N sessions each playing a looping prompt (Player, PromptCache, a sox-made WAV)
-//       with the session's own DTMF detection as configured by default: the phones negotiate
-//       telephone-event, so RFC 4733 only — no in-band Goertzel and no inbound decoding
-//       (MEDIA_LEGACY=1 runs the in-band detector on every session, as before; `dtmf digits`
-//       then counts the in-band '5' the phones send);
+//       and running the in-band DTMF detector on the audio they receive (jitter buffer, G.711
+//       decode, Goertzel): every phone plays one '5' per 2 s, and the step also fails unless each
+//       session reports exactly the digits its phone played in the window (`dtmf digits`).
+//       MEDIA_PLAY_DTMF=rfc4733: the sessions' default instead — the phones negotiate
+//       telephone-event, so RFC 4733 only, no inbound decoding (and no digits to count);
 //   (b) bridge — N bridged pairs relaying both directions (pass-through), without and with
 //       stereo recording to a temp dir (deleted afterwards);
 //   (c) G.711 and Goertzel throughput (bench/media-codec.ts, bench/media-goertzel.ts re-run).
@@ -53,8 +54,8 @@ import { PromptCache } from '../src/media/prompts.js';
 import { writeWav } from '../src/media/wav.js';
 import type { FromLoadgen, LoadKind, LoadReport, ToLoadgen } from './support/media-protocol.js';
 import { analyseCapture, RtpCapture, type CaptureStats } from './support/media-capture.js';
-import { BenchClock, LoadStep } from './support/media-scenarios.js';
-import { playLoop } from './support/media-audio.js';
+import { BenchClock, LoadStep, PLAY_INBAND } from './support/media-scenarios.js';
+import { PHONE_LOOP_MS, playLoop } from './support/media-audio.js';
 import { SHARED_SLOTS } from '../src/lib/media-clock.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -62,8 +63,8 @@ const WARMUP_MS = Number(process.env.MEDIA_WARMUP_MS ?? 1500);
 const WINDOW_MS = Number(process.env.MEDIA_WINDOW_MS ?? 4000);
 const BUDGET_MS = Number(process.env.MEDIA_BUDGET_MS ?? 225_000);
 const MAX_DEV_P99_MS = 2;
-const PLAY_STEPS = (process.env.MEDIA_PLAY_STEPS ?? '25,50,100,250,500,750,1000,1250,1500,1750,2000').split(',').map(Number).filter((n) => n > 0);
-const PAIR_STEPS = (process.env.MEDIA_PAIR_STEPS ?? '25,50,125,250,375,500,750,1000').split(',').map(Number).filter((n) => n > 0);
+const PLAY_STEPS = (process.env.MEDIA_PLAY_STEPS ?? '25,50,100,250,375,500,625,750,875,1000,1250,1500,2000').split(',').map(Number).filter((n) => n > 0);
+const PAIR_STEPS = (process.env.MEDIA_PAIR_STEPS ?? '25,50,125,190,250,315,375,500,750,1000').split(',').map(Number).filter((n) => n > 0);
 /** Skip scenario (c) (profiling runs). */
 const SKIP_CODEC = process.env.MEDIA_SKIP_CODEC === '1';
 const SKIP_RECORDING = process.env.MEDIA_SKIP_RECORDING === '1';
@@ -300,6 +301,8 @@ interface StepResult {
   clockLateP99: number;
   skippedTicks: number;
   digits: number;
+  /** Play with in-band detection: the [min, max] digits the phones' tones must yield. */
+  digitsExpected?: [number, number] | null;
   recorderDrops: number;
   /** Whole machine, % of all cores. */
   machinePct: number;
@@ -376,7 +379,6 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     await sleep(250);
     const lost0 = step.receiveLoss();
     const skipped0 = clocks.skipped;
-    const digits0 = step.digits;
     clocks.resetStats();
     step.probe?.reset();
     tickHist.fill(0);
@@ -385,10 +387,12 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     const sys0 = cpuTimes();
     const t0 = performance.now();
     const epoch0 = Date.now();
+    const digits0 = step.digits;
     await sleep(WINDOW_MS);
     const cpu = process.cpuUsage(cpu0);
     const sys1 = cpuTimes();
     const wall = performance.now() - t0;
+    const digits1 = step.digits;
     const epoch1 = Date.now();
     const { report } = await lg.request({ t: 'report' }, 'report');
     let cap: CaptureStats | null = null;
@@ -437,7 +441,7 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
       recvLoss,
       clockLateP99: clocks.lateP99(),
       skippedTicks: clocks.skipped - skipped0,
-      digits: step.digits - digits0,
+      digits: digits1 - digits0,
       recorderDrops: step.recorderDrops(),
       machinePct: sys1.total > sys0.total ? ((sys1.busy - sys0.busy) / (sys1.total - sys0.total)) * 100 : 0,
       cap,
@@ -447,7 +451,12 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     // variation), not our phones' send jitter passed through. Kernel capture stamps decide; the
     // load generator's figures only with MEDIA_CAPTURE=0. A failed capture fails the step.
     const dev = !CAPTURE ? (kind === 'play' ? report.devP99 : report.relayDevP99) : cap && !capError ? (kind === 'play' ? cap.devP99 : cap.relayDevP99) : Infinity;
-    res.ok = report.lost === 0 && recvLoss === 0 && report.silentStreams === 0 && dev <= MAX_DEV_P99_MS && res.recorderDrops === 0;
+    // In-band detection (play): every phone plays one '5' per 2 s loop, so each session reports
+    // floor or ceil(window / 2 s) digits — fewer is a missed digit, more a false one.
+    const loops = wall / PHONE_LOOP_MS;
+    res.digitsExpected = kind === 'play' && PLAY_INBAND ? [sessions * Math.floor(loops), sessions * Math.ceil(loops)] : null;
+    const digitsOk = res.digitsExpected === null || (res.digits >= res.digitsExpected[0] && res.digits <= res.digitsExpected[1]);
+    res.ok = report.lost === 0 && recvLoss === 0 && report.silentStreams === 0 && dev <= MAX_DEV_P99_MS && res.recorderDrops === 0 && digitsOk;
     return res;
   } finally {
     if (typeof capture !== 'string' && !captureStopped) {
@@ -481,7 +490,7 @@ function describeStep(label: string, n: number, r: StepResult): string {
     `rss/session ${r.rssPerSessionKb.toFixed(1)} KiB heap/session ${r.heapPerSessionKb.toFixed(1)} KiB  ` +
     `clock late p99 ${r.clockLateP99.toFixed(2)} ms skipped ${r.skippedTicks}  ` +
     `loadgen cpu ${l.cpuPct.toFixed(0)}% machine ${r.machinePct.toFixed(0)}% send-late p99 ${l.sendLateP99.toFixed(2)} ms` +
-    (label.startsWith('play') ? `  dtmf digits ${r.digits}` : `  fills ${l.fills}`) +
+    (label.startsWith('play') ? `  dtmf digits ${r.digits}${r.digitsExpected ? ` (expected ${r.digitsExpected[0]}–${r.digitsExpected[1]})` : ''}` : `  fills ${l.fills}`) +
     (r.recorderDrops ? `  recorder drops ${r.recorderDrops}` : '')
   );
 }

@@ -6,6 +6,8 @@ import { amplitudeForDbm0, digitFreqs, prng } from '../../src/media/dtmf/testing
 
 const PAYLOAD = 160;
 const LOOP_FRAMES = 100; // 2 s
+/** The loop's length: one '5' per loop per phone. */
+export const PHONE_LOOP_MS = LOOP_FRAMES * 20;
 
 /** 2 s of PCMU: a 100 ms '5' at −10 dBm0 per tone, then low noise. */
 export function playLoop(): Buffer {

@@ -54,6 +54,16 @@ export class BenchClock {
  */
 const LEGACY = process.env.MEDIA_LEGACY === '1' ? ({ connect: false, dtmf: { inband: 'always' } } as const) : {};
 
+/**
+ * 'play' sessions run the in-band (Goertzel) DTMF detector on the audio they receive, as the issue
+ * asks — decoding every inbound frame through the jitter buffer — even though the phones also
+ * negotiate telephone-event (by default a session then listens for RFC 4733 events only).
+ * MEDIA_PLAY_DTMF=rfc4733 measures that default instead.
+ */
+const PLAY_DTMF = process.env.MEDIA_PLAY_DTMF === 'rfc4733' ? {} : ({ dtmf: { inband: 'always' } } as const);
+/** Play sessions detect the phones' in-band digits (so their count is checked). */
+export const PLAY_INBAND = process.env.MEDIA_PLAY_DTMF !== 'rfc4733' || process.env.MEDIA_LEGACY === '1';
+
 export interface StepWorld {
   allocator: PortAllocator;
   clocks: BenchClock;
@@ -133,7 +143,7 @@ export class LoadStep {
     for (let i = 0; i < count; i += 50) {
       const batch: Promise<MediaSession>[] = [];
       for (let j = i; j < Math.min(count, i + 50); j++) {
-        batch.push(MediaSession.create({ allocator, clock: clocks.clock, address: '127.0.0.1', codecs: ['PCMU'], inactivityMs: 0, ...LEGACY }));
+        batch.push(MediaSession.create({ allocator, clock: clocks.clock, address: '127.0.0.1', codecs: ['PCMU'], inactivityMs: 0, ...(this.pairs ? {} : PLAY_DTMF), ...LEGACY }));
       }
       this.sessions.push(...(await Promise.all(batch)));
     }
