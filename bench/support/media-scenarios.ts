@@ -129,6 +129,9 @@ export class LoadStep {
   readonly bridges: Bridge[] = [];
   readonly recorders: Recorder[] = [];
   digits = 0;
+  /** Digits per session (play), and what each digit was. */
+  perSession = new Uint32Array(0);
+  wrongDigits = 0;
   probe: SendTimingProbe | null = null;
 
   /** Sessions 2i and 2i+1 will be bridged (they share a clock phase). */
@@ -164,9 +167,15 @@ export class LoadStep {
    * SessionDtmf: DtmfStream → Goertzel on the decoded audio, RFC 4733), reported as 'dtmf'.
    */
   startPlay(): void {
+    this.perSession = new Uint32Array(this.sessions.length);
     for (const s of this.sessions) {
       s.setSource(new Player([{ prompt: this.world.prompt }], { loop: true }));
-      s.on('dtmf', () => this.digits++);
+      const i = this.sessions.indexOf(s);
+      s.on('dtmf', (e: { digit: string }) => {
+        this.digits++;
+        this.perSession[i]++;
+        if (e.digit !== '5') this.wrongDigits++;
+      });
     }
   }
 

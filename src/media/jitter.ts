@@ -119,6 +119,8 @@ export class JitterBuffer {
   };
 
   readonly #codec: Pick<Codec, 'decode' | 'conceal'>;
+  /** G.711: one payload byte per 8 kHz sample (a 160-byte payload is exactly one frame). */
+  readonly #byteSamples: boolean;
   readonly #clockRate: number;
   /** Timestamp units per internal sample (clockRate / 8000). */
   readonly #ratio: number;
@@ -136,6 +138,8 @@ export class JitterBuffer {
   readonly #slotLen: Int32Array;
   readonly #slotState: Uint8Array;
   readonly #slotBuf: Uint8Array[];
+  /** Per slot, a view of its buffer as long as the payload stored (re-made only when the length changes). */
+  readonly #slotView: Uint8Array[];
   #count = 0;
 
   // Decoded samples not yet popped (a packet longer than 20 ms, or a partial frame).
@@ -167,6 +171,8 @@ export class JitterBuffer {
 
   constructor(opts: JitterBufferOptions) {
     this.#codec = opts.codec;
+    const name = (opts.codec as Partial<Pick<Codec, 'name'>>).name;
+    this.#byteSamples = name === 'PCMU' || name === 'PCMA';
     this.#clockRate = opts.clockRate;
     this.#ratio = opts.clockRate / 8000;
     this.#frameTs = FRAME * this.#ratio;
@@ -184,6 +190,7 @@ export class JitterBuffer {
     this.#slotState = new Uint8Array(cap);
     this.#slotBuf = [];
     for (let i = 0; i < cap; i++) this.#slotBuf.push(new Uint8Array(INITIAL_SLOT_BYTES));
+    this.#slotView = this.#slotBuf.map((b) => b.subarray(0, 0));
     this.stats.delayMs = this.#clampDelay(ceil20(opts.initialDelayMs ?? 40));
   }
 
@@ -337,8 +344,10 @@ export class JitterBuffer {
       while (n < payload.length) n *= 2;
       buf = new Uint8Array(n);
       this.#slotBuf[idx] = buf;
+      this.#slotView[idx] = buf.subarray(0, 0);
     }
     buf.set(payload);
+    if (this.#slotView[idx]!.length !== payload.length) this.#slotView[idx] = buf.subarray(0, payload.length);
     if (this.#slotState[idx] !== BUFFERED) this.#count++;
     this.#slotState[idx] = BUFFERED;
     this.#slotSeq[idx] = ext;
@@ -451,14 +460,22 @@ export class JitterBuffer {
       if (idx >= 0 && this.#slotTs[idx] < this.#pos + half) {
         const seq = this.#slotSeq[idx];
         if (seq > this.#nextSeq) this.stats.lost += seq - this.#nextSeq;
-        const n = this.#codec.decode(this.#slotBuf[idx].subarray(0, this.#slotLen[idx]), this.#fifo);
+        const payload = this.#slotView[idx]!;
+        // The common case — a whole 20 ms G.711 frame at the start of the output — decodes
+        // straight into `out` instead of through the FIFO.
+        const direct = filled === 0 && this.#byteSamples && payload.length === FRAME && out.length >= FRAME;
+        const n = this.#codec.decode(payload, direct ? out : this.#fifo);
         this.#slotState[idx] = PLAYED;
         this.#count--;
         this.#nextSeq = seq + 1;
         this.#state = 'playing';
         this.#consecutiveConceal = 0;
         this.#fifoStart = 0;
-        this.#fifoLen = n > 0 ? n : 0;
+        this.#fifoLen = n > 0 && !direct ? n : 0;
+        if (direct && n > 0) {
+          filled = n;
+          audio = true;
+        }
         // Re-align to the sender's timeline.
         this.#pos = this.#slotTs[idx] + (n > 0 ? n : FRAME) * this.#ratio;
         if (n <= 0) {
