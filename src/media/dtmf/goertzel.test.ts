@@ -55,6 +55,12 @@ describe('GoertzelDetector: all 16 digits', () => {
     expect(detect(ulaw(render([pause(40), ...segs], { noiseDbm0: -45 }))).digits).toBe(DIGITS);
   });
 
+  it('detects all digits at −31 dBm0 (2 dB above the minimum: the quiet-block gate keeps them) and none at −35', () => {
+    const at = (level: number) => detect(render([pause(40), ...Array.from(DIGITS).flatMap((d) => [tone(d, 60, level), pause(60)])], {})).digits;
+    expect(at(-31)).toBe(DIGITS);
+    expect(at(-35)).toBe('');
+  });
+
   it('rejects tones below the minimum level', () => {
     expect(detect(render([pause(40), tone('1', 100, -40)], {})).digits).toBe('');
   });

@@ -20,8 +20,10 @@
 // blocks (bridged), a ≥ 40 ms pause always spoils 3. One DtmfEvent per press, emitted at its end
 // with the measured duration.
 //
-// Hot path: process() reads the frame in place and allocates nothing; the 8 filter states are
-// locals in an unrolled loop (see bench/media-goertzel.ts for throughput).
+// Hot path: process() reads the frame in place and allocates nothing; samples go into the block
+// history, and at the block's end the 8 filters run as locals in an unrolled loop — only when the
+// block is loud enough for any bin to reach the minimum level (a quiet block costs one multiply-add
+// per sample). See bench/media-goertzel.ts for throughput.
 import { DTMF_DIGITS, type DtmfEvent } from './types.js';
 
 export const RATE = 8000;
@@ -89,9 +91,7 @@ export class GoertzelDetector {
   readonly #toneToTotal: number;
   readonly #tol: number;
 
-  // Filter state s[n−1], s[n−2] per bin, and block accumulation.
-  readonly #s1 = new Float64Array(8);
-  readonly #s2 = new Float64Array(8);
+  // Per-bin block energies, and block accumulation.
   readonly #energy = new Float64Array(8);
   #pos = 0; // samples into the current block
   #sumSq = 0;
@@ -161,21 +161,31 @@ export class GoertzelDetector {
     this.#candHits = 0;
   }
 
-  /** Unrolled Goertzel recursion over frame[from, to) for all 8 bins, plus the block energy. */
+  /** Copies frame[from, to) into the block history (scaled to ±1) and accumulates the block energy. */
   #run(frame: Int16Array, from: number, to: number): void {
-    const s1 = this.#s1;
-    const s2 = this.#s2;
     const hist = this.#hist;
-    const c0 = COEF[0], c1 = COEF[1], c2 = COEF[2], c3 = COEF[3];
-    const c4 = COEF[4], c5 = COEF[5], c6 = COEF[6], c7 = COEF[7];
-    let a0 = s1[0], a1 = s1[1], a2 = s1[2], a3 = s1[3], a4 = s1[4], a5 = s1[5], a6 = s1[6], a7 = s1[7];
-    let b0 = s2[0], b1 = s2[1], b2 = s2[2], b3 = s2[3], b4 = s2[4], b5 = s2[5], b6 = s2[6], b7 = s2[7];
     let sq = this.#sumSq;
     let h = BLOCK + this.#pos;
     for (let k = from; k < to; k++) {
       const x = frame[k] * (1 / 32768);
-      hist[h++] = x;
+      hist[h++] = x; // exact in float32: k / 2^15 needs 15 bits of mantissa
       sq += x * x;
+    }
+    this.#sumSq = sq;
+  }
+
+  /**
+   * The 8 Goertzel filters over the block just completed (hist[BLOCK, 2·BLOCK)), unrolled, into
+   * #energy. Run at the block's end rather than per sample so that a quiet block can skip it.
+   */
+  #goertzel(): void {
+    const hist = this.#hist;
+    const c0 = COEF[0], c1 = COEF[1], c2 = COEF[2], c3 = COEF[3];
+    const c4 = COEF[4], c5 = COEF[5], c6 = COEF[6], c7 = COEF[7];
+    let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    let b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0, b7 = 0;
+    for (let k = BLOCK; k < HIST; k++) {
+      const x = hist[k];
       let t: number;
       t = x + c0 * a0 - b0; b0 = a0; a0 = t;
       t = x + c1 * a1 - b1; b1 = a1; a1 = t;
@@ -186,24 +196,28 @@ export class GoertzelDetector {
       t = x + c6 * a6 - b6; b6 = a6; a6 = t;
       t = x + c7 * a7 - b7; b7 = a7; a7 = t;
     }
-    s1[0] = a0; s1[1] = a1; s1[2] = a2; s1[3] = a3; s1[4] = a4; s1[5] = a5; s1[6] = a6; s1[7] = a7;
-    s2[0] = b0; s2[1] = b1; s2[2] = b2; s2[3] = b3; s2[4] = b4; s2[5] = b5; s2[6] = b6; s2[7] = b7;
-    this.#sumSq = sq;
+    const e = this.#energy;
+    const norm = 2 / (BLOCK * BLOCK);
+    // |X|² = s1² + s2² − coef·s1·s2
+    e[0] = (a0 * a0 + b0 * b0 - c0 * a0 * b0) * norm;
+    e[1] = (a1 * a1 + b1 * b1 - c1 * a1 * b1) * norm;
+    e[2] = (a2 * a2 + b2 * b2 - c2 * a2 * b2) * norm;
+    e[3] = (a3 * a3 + b3 * b3 - c3 * a3 * b3) * norm;
+    e[4] = (a4 * a4 + b4 * b4 - c4 * a4 * b4) * norm;
+    e[5] = (a5 * a5 + b5 * b5 - c5 * a5 * b5) * norm;
+    e[6] = (a6 * a6 + b6 * b6 - c6 * a6 * b6) * norm;
+    e[7] = (a7 * a7 + b7 * b7 - c7 * a7 * b7) * norm;
   }
 
   #endBlock(): void {
     this.stats.blocks++;
-    const s1 = this.#s1;
-    const s2 = this.#s2;
     const e = this.#energy;
-    const norm = 2 / (BLOCK * BLOCK);
-    for (let k = 0; k < 8; k++) {
-      // |X|² = s1² + s2² − coef·s1·s2
-      e[k] = (s1[k] * s1[k] + s2[k] * s2[k] - COEF[k] * s1[k] * s2[k]) * norm;
-      s1[k] = 0;
-      s2[k] = 0;
-    }
     const total = this.#sumSq / BLOCK;
+    // Quiet block: no bin can reach the minimum level, since by Cauchy–Schwarz a bin's energy
+    // 2|X|²/N² is at most twice the block's mean square — skip the filters (the classification
+    // would refuse the block at step 1 either way). Most inbound audio is silence or noise.
+    if (2 * total >= this.#minEnergy) this.#goertzel();
+    else e.fill(0);
     const h1 = this.#sumSqFirstHalf;
     const h2 = this.#sumSq - h1;
     this.#sumSq = 0;
