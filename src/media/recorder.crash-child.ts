@@ -5,7 +5,7 @@ import { Recorder } from './recorder.js';
 
 const [path, secondsArg] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? '3.5');
-const rec = await Recorder.open(path!, { chunkMs: 1000 });
+const rec = await Recorder.open(path!, { chunkMs: 1000, staggerFirstChunk: false });
 const frame = new Int16Array(160);
 const frames = Math.round(seconds * 50);
 for (let f = 0; f < frames; f++) {

@@ -126,9 +126,33 @@ describe('Recorder', () => {
     await (await Recorder.open(path, { overwrite: true })).close();
   });
 
+  it('staggers the first chunk of recordings started together (50–100 % of a chunk, whole sample frames)', async () => {
+    const recs = await Promise.all(Array.from({ length: 20 }, () => Recorder.open(nextPath(), { stereo: true, chunkMs: 1000 })));
+    const chunk = 8000 * 4;
+    for (const r of recs) {
+      expect(r.firstChunkBytes).toBeGreaterThanOrEqual(chunk / 2);
+      expect(r.firstChunkBytes).toBeLessThanOrEqual(chunk);
+      expect(r.firstChunkBytes % 4).toBe(0);
+    }
+    expect(new Set(recs.map((r) => r.firstChunkBytes)).size).toBeGreaterThan(10);
+    // The audio is whole whatever the chunking.
+    const f = new Int16Array(160);
+    for (let i = 0; i < 160; i++) f[i] = i;
+    for (let k = 0; k < 75; k++) for (const r of recs) r.write(f, f);
+    await Promise.all(recs.map((r) => r.close()));
+    for (const r of recs) {
+      const w = readWav(r.path);
+      expect(w.frames).toBe(75 * 160);
+      expect(w.samples[2 * 159]).toBe(159);
+    }
+    const plain = await Recorder.open(nextPath(), { chunkMs: 1000, staggerFirstChunk: false });
+    expect(plain.firstChunkBytes).toBe(8000 * 2);
+    await plain.close();
+  });
+
   it('leaves sizes 0 until close, which the reader tolerates', async () => {
     const path = nextPath();
-    const rec = await Recorder.open(path, { chunkMs: 20 });
+    const rec = await Recorder.open(path, { chunkMs: 20, staggerFirstChunk: false });
     const f = new Int16Array(160).fill(5);
     rec.write(f);
     rec.write(f);

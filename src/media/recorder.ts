@@ -26,6 +26,11 @@ export interface RecorderOptions {
   chunkMs?: number;
   /** Full chunks allowed to wait for the disk before audio is dropped (default 4). */
   maxQueuedChunks?: number;
+  /**
+   * End the first chunk at a random 50–100 % of chunkMs (default true), so that recordings
+   * started together write to disk at different moments afterwards.
+   */
+  staggerFirstChunk?: boolean;
   /** Replace an existing file (default false: fail with EEXIST). */
   overwrite?: boolean;
 }
@@ -58,6 +63,14 @@ export class Recorder {
   readonly #free: Chunk[] = [];
   readonly #queue: Chunk[] = [];
   #cur: Chunk | undefined;
+  /**
+   * Bytes after which the current chunk is written. The first chunk ends at a random 50–100 % of
+   * its size: recordings started together (a bridge storm, a restart) then do not all hit the
+   * disk — and the event loop with their write calls — in the same media tick every second.
+   */
+  #limit: number;
+  /** Bytes of audio in the first chunk written (see staggerFirstChunk). */
+  readonly firstChunkBytes: number;
   /** Next file position for audio. */
   #pos = WAV_PCM_HEADER;
   /** Audio bytes accepted into chunks (what the data size will be). */
@@ -67,12 +80,16 @@ export class Recorder {
   #pump: Promise<void> | undefined;
   #error: Error | undefined;
 
-  private constructor(path: string, fh: FileHandle, channels: 1 | 2, chunkBytes: number, poolSize: number) {
+  private constructor(path: string, fh: FileHandle, channels: 1 | 2, chunkBytes: number, poolSize: number, stagger: boolean) {
     this.path = path;
     this.#fh = fh;
     this.channels = channels;
     for (let i = 0; i < poolSize; i++) this.#free.push({ buf: Buffer.alloc(chunkBytes), len: 0 });
     this.#cur = this.#free.pop();
+    const frameBytes = 2 * channels;
+    const frames = chunkBytes / frameBytes;
+    this.#limit = stagger ? Math.max(1, Math.ceil(frames * (0.5 + Math.random() / 2))) * frameBytes : chunkBytes;
+    this.firstChunkBytes = this.#limit;
   }
 
   /** Creates the file and writes a provisional header (sizes 0). */
@@ -91,7 +108,7 @@ export class Recorder {
       await fh.close().catch(() => undefined);
       throw e;
     }
-    return new Recorder(path, fh, channels, chunkBytes, poolSize);
+    return new Recorder(path, fh, channels, chunkBytes, poolSize, opts.staggerFirstChunk ?? true);
   }
 
   get paused(): boolean {
@@ -143,9 +160,10 @@ export class Recorder {
       }
       cur.len = p;
       this.#accepted += stereo ? 4 : 2;
-      if (p === buf.length) {
+      if (p >= this.#limit) {
         this.#queue.push(cur);
         this.#cur = this.#free.pop();
+        this.#limit = buf.length;
         this.#kick();
       }
     }
