@@ -3,6 +3,9 @@
 // Prints "ready <bytesOnDisk>" once that much audio is on disk, then idles until killed.
 import { Recorder } from './recorder.js';
 
+// Never outlive a test that failed before killing us (a timed-out test leaves no one to do it).
+setTimeout(() => process.exit(3), 60_000);
+
 const [path, secondsArg] = process.argv.slice(2);
 const seconds = Number(secondsArg ?? '3.5');
 const rec = await Recorder.open(path!, { chunkMs: 1000, staggerFirstChunk: false });
@@ -16,4 +19,4 @@ for (let f = 0; f < frames; f++) {
 const full = Math.floor(seconds) * 16000;
 while (rec.stats.bytesOnDisk < full) await new Promise((r) => setTimeout(r, 5));
 process.stdout.write(`ready ${rec.stats.bytesOnDisk}\n`);
-setInterval(() => undefined, 1000);
+// Idles until killed (or the safety exit above).

@@ -175,18 +175,23 @@ describe('crash repair', () => {
     });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const onDisk = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /ready (\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      child.on('exit', (code) => reject(new Error(`child exited ${code}: ${stderr}`)));
-    });
     const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+    let onDisk: number;
+    try {
+      onDisk = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /ready (\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        child.on('exit', (code) => reject(new Error(`child exited ${code}: ${stderr}`)));
+      });
+    } finally {
+      // Killed whatever happened: a failed wait must not leave it running (it competes for the CPU).
+      child.kill('SIGKILL');
+      await exited;
+    }
     // What a crash leaves: 3 s on disk, header sizes still 0, the last 0.5 s lost with the process.
     expect(onDisk).toBe(3 * 16000);
     const before = readFileSync(path);
