@@ -37,7 +37,7 @@
 // Ends with exactly the five `figure` lines.
 // Both processes run at nice −10 (and their CFS autogroup too) when permitted: MEDIA_NICE=0 off.
 // Knobs for experiments: MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_SLOTS,
-// MEDIA_LOADGEN_SPIN=1, MEDIA_LEGACY=1 (sessions unconnected, in-band DTMF always on: the
+// MEDIA_GAPS=1 (longest silences in the server's packet handling), MEDIA_LOADGEN_SPIN=1, MEDIA_LEGACY=1 (sessions unconnected, in-band DTMF always on: the
 // old behaviour, for A/B), MEDIA_CAPTURE=0, MEDIA_CAPTURE_DIR, MEDIA_CONTINUE=1, MEDIA_PROBE=1, MEDIA_SKIP_CODEC/RECORDING=1.
 // Resources: RTP ports 20000–31999 (6,000 sessions, 2 ports each); ~2 fds per server session
 // (+1 per recording) and 1 per phone in the load generator — `ulimit -n` is 20000 here, enough
@@ -391,11 +391,13 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     const epoch0 = Date.now();
     const digits0 = step.digits;
     const per0 = step.perSession.slice();
+    step.gaps?.reset();
     await sleep(WINDOW_MS);
     const cpu = process.cpuUsage(cpu0);
     const sys1 = cpuTimes();
     const wall = performance.now() - t0;
     const digits1 = step.digits;
+    if (step.gaps) log(`  ${step.gaps.report()}`);
     // In-band detection (play): every phone plays one '5' per 2 s loop, so over the window each
     // session reports floor or ceil(window / 2 s) digits, ±1 for a press emitted right at a window
     // edge (emission follows the 20 ms tick), and the total is the window's share of the loops to

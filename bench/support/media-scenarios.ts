@@ -124,6 +124,38 @@ export class SendTimingProbe {
   }
 }
 
+/**
+ * Diagnostic (MEDIA_GAPS=1): when did the server's JavaScript see packets? Every accepted RTP
+ * packet's callback time goes into a ring; after the window, the longest silences (no packet
+ * handled at all, though ~N/2 ms worth arrive each ms) and the worst per-stream arrival jitter are
+ * printed — a silence means the event loop was not running our code (GC, a long task, or the
+ * process not scheduled), back-to-back handling after it means catching up.
+ */
+export class GapProbe {
+  readonly #t = new Float64Array(1 << 20);
+  #n = 0;
+  on = false;
+  listener(): { onRtp(): void } {
+    return {
+      onRtp: () => {
+        if (this.on && this.#n < this.#t.length) this.#t[this.#n++] = performance.now();
+      },
+    };
+  }
+  reset(): void {
+    this.#n = 0;
+    this.on = true;
+  }
+  report(): string {
+    this.on = false;
+    const gaps: [number, number][] = [];
+    for (let i = 1; i < this.#n; i++) gaps.push([this.#t[i]! - this.#t[i - 1]!, this.#t[i - 1]!]);
+    gaps.sort((a, b) => b[0] - a[0]);
+    const t0 = this.#t[0] ?? 0;
+    return `${this.#n} packets handled; longest silences (ms @ ms into window): ` + gaps.slice(0, 8).map(([g, at]) => `${g.toFixed(1)}@${(at - t0).toFixed(0)}`).join(' ');
+  }
+}
+
 export class LoadStep {
   readonly sessions: MediaSession[] = [];
   readonly bridges: Bridge[] = [];
@@ -133,6 +165,7 @@ export class LoadStep {
   perSession = new Uint32Array(0);
   wrongDigits = 0;
   probe: SendTimingProbe | null = null;
+  gaps: GapProbe | null = process.env.MEDIA_GAPS === '1' ? new GapProbe() : null;
 
   /** Sessions 2i and 2i+1 will be bridged (they share a clock phase). */
   constructor(
@@ -156,6 +189,7 @@ export class LoadStep {
   /** Answers each session against its phone's port. */
   negotiate(phonePorts: number[]): void {
     this.sessions.forEach((s, i) => s.answer(phoneSdp(phonePorts[i])));
+    if (this.gaps) for (const s of this.sessions) s.addRtpListener(this.gaps.listener());
     if (process.env.MEDIA_PROBE === '1') {
       const probe = (this.probe = new SendTimingProbe(this.sessions.length));
       this.sessions.forEach((s, i) => s.addTap(probe.tapFor(i), 'out'));
