@@ -397,7 +397,7 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     const sys1 = cpuTimes();
     const wall = performance.now() - t0;
     const digits1 = step.digits;
-    if (step.gaps) log(`  ${step.gaps.report()}`);
+    if (step.gaps) step.gaps.on = false; // reported after the phones' report: sorting the gaps blocks for a while
     // In-band detection (play): every phone plays one '5' per 2 s loop, so over the window each
     // session reports floor or ceil(window / 2 s) digits, ±1 for a press emitted right at a window
     // edge (emission follows the 20 ms tick), and the total is the window's share of the loops to
@@ -410,6 +410,7 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     }
     const epoch1 = Date.now();
     const { report } = await lg.request({ t: 'report' }, 'report');
+    if (step.gaps) log(`  ${step.gaps.report()}`);
     let cap: CaptureStats | null = null;
     let capError = typeof capture === 'string' ? capture : '';
     if (typeof capture !== 'string') {

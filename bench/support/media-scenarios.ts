@@ -152,7 +152,7 @@ export class GapProbe {
     for (let i = 1; i < this.#n; i++) gaps.push([this.#t[i]! - this.#t[i - 1]!, this.#t[i - 1]!]);
     gaps.sort((a, b) => b[0] - a[0]);
     const t0 = this.#t[0] ?? 0;
-    return `${this.#n} packets handled; longest silences (ms @ ms into window): ` + gaps.slice(0, 8).map(([g, at]) => `${g.toFixed(1)}@${(at - t0).toFixed(0)}`).join(' ');
+    return `${this.#n} packets handled from ${t0.toFixed(0)} ms (process clock); longest silences (ms @ ms into window): ` + gaps.slice(0, 8).map(([g, at]) => `${g.toFixed(1)}@${(at - t0).toFixed(0)}`).join(' ');
   }
 }
 
