@@ -32,7 +32,9 @@ function soxi(path: string, flag: string): string {
 describe('Recorder', () => {
   it('records a mono tone that reads back sample for sample (and soxi agrees)', async () => {
     const path = nextPath();
-    const rec = await Recorder.open(path, { chunkMs: 100 });
+    // Written ~50× faster than real time: room for every chunk in flight (dropping under a slow
+    // disk is the 'drops' test's subject, not this one's).
+    const rec = await Recorder.open(path, { chunkMs: 100, maxQueuedChunks: 64 });
     const f = new Int16Array(160);
     for (let k = 0; k < 137; k++) {
       rec.write(toneFrame(440, k, f));
