@@ -56,7 +56,7 @@ import type { FromLoadgen, LoadKind, LoadReport, ToLoadgen } from './support/med
 import { analyseCapture, RtpCapture, type CaptureStats } from './support/media-capture.js';
 import { BenchClock, LoadStep, PLAY_INBAND } from './support/media-scenarios.js';
 import { PHONE_LOOP_MS, playLoop } from './support/media-audio.js';
-import { SHARED_SLOTS } from '../src/lib/media-clock.js';
+import { MEDIA_NODE_FLAGS, SHARED_SLOTS } from '../src/lib/media-clock.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const WARMUP_MS = Number(process.env.MEDIA_WARMUP_MS ?? 1500);
@@ -73,12 +73,15 @@ const CONTINUE = process.env.MEDIA_CONTINUE === '1';
 /** Attempts per step: a step fails only if every attempt fails (other tenants' bursts on a shared machine). */
 const ATTEMPTS = Number(process.env.MEDIA_ATTEMPTS ?? 2);
 /**
- * V8 flags for both processes. Node's dgram allocates a few objects per datagram sent and
- * received (~400 B per relayed packet); with the default 16 MB young generation that is a
- * scavenge (0.5–2 ms, all streams delayed) every ~0.6 s at 1,000 streams. A larger young
- * generation makes them rarer. (Production: NODE_OPTIONS=--max-semi-space-size=64.)
+ * V8 flags for the server (and the Node phones). Node's dgram allocates a Buffer (with its own
+ * ArrayBuffer) and an rinfo object per datagram, so young-generation GCs come often whatever we
+ * do; what matters for send timing is how long each one stops the event loop. Measured here
+ * (2 vCPUs, bridges at 190–375 pairs, play at 500–625): a 64 MB semi-space stopped the loop for
+ * 3–6 ms about once a second (the bench's old setting; p99 failed at 190 pairs); a small one with
+ * single-threaded GC — no helper threads to wake, which on 2 vCPUs also compete with the phones —
+ * passes play 625 and bridges 375 in most runs. Production runs with the same flags (`npm start`).
  */
-const V8_FLAGS = (process.env.MEDIA_V8_FLAGS ?? '--max-semi-space-size=64').split(' ').filter(Boolean);
+const V8_FLAGS = (process.env.MEDIA_V8_FLAGS ?? MEDIA_NODE_FLAGS.join(' ')).split(' ').filter(Boolean);
 const started = performance.now();
 /** MEDIA_PIN=1: pin the server to CPU 0 and the load generator to CPU 1 (off by default: V8's helper
  * threads then share the main thread's core). */

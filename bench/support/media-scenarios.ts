@@ -152,7 +152,9 @@ export class GapProbe {
     for (let i = 1; i < this.#n; i++) gaps.push([this.#t[i]! - this.#t[i - 1]!, this.#t[i - 1]!]);
     gaps.sort((a, b) => b[0] - a[0]);
     const t0 = this.#t[0] ?? 0;
-    return `${this.#n} packets handled from ${t0.toFixed(0)} ms (process clock); longest silences (ms @ ms into window): ` + gaps.slice(0, 8).map(([g, at]) => `${g.toFixed(1)}@${(at - t0).toFixed(0)}`).join(' ');
+    // CLOCK_MONOTONIC of the window's first packet (lines up with perf --clockid monotonic).
+    const mono0 = Number(process.hrtime.bigint()) / 1e6 - (performance.now() - t0);
+    return `${this.#n} packets handled from ${t0.toFixed(0)} ms (process clock; monotonic ${(mono0 / 1000).toFixed(4)} s); longest silences (ms @ ms into window): ` + gaps.slice(0, 8).map(([g, at]) => `${g.toFixed(1)}@${(at - t0).toFixed(0)}`).join(' ');
   }
 }
 
