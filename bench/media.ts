@@ -308,6 +308,8 @@ interface StepResult {
   digitsExpected?: [number, number] | null;
   /** Sessions whose digit count is off, plus digits other than '5'. */
   digitProblems?: number;
+  /** Digits reported much shorter than the phones' 100 ms tones (split presses). */
+  shortDigits?: number;
   recorderDrops: number;
   /** Whole machine, % of all cores. */
   machinePct: number;
@@ -393,6 +395,7 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     const t0 = performance.now();
     const epoch0 = Date.now();
     const digits0 = step.digits;
+    const short0 = step.shortDigits;
     const per0 = step.perSession.slice();
     step.gaps?.reset();
     await sleep(WINDOW_MS);
@@ -400,6 +403,7 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     const sys1 = cpuTimes();
     const wall = performance.now() - t0;
     const digits1 = step.digits;
+    const short1 = step.shortDigits;
     if (step.gaps) step.gaps.on = false; // reported after the phones' report: sorting the gaps blocks for a while
     // In-band detection (play): every phone plays one '5' per 2 s loop, so over the window each
     // session reports floor or ceil(window / 2 s) digits, ±1 for a press emitted right at a window
@@ -407,13 +411,16 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     // within 1 %. A wrong digit, or a session outside those bounds, fails the step.
     const loops = wall / PHONE_LOOP_MS;
     let badSessions = 0;
+    const dist = new Map<number, number>();
     for (let i = 0; i < per0.length; i++) {
       const d = step.perSession[i]! - per0[i]!;
+      dist.set(d, (dist.get(d) ?? 0) + 1);
       if (d < Math.floor(loops) - 1 || d > Math.ceil(loops) + 1) badSessions++;
     }
     const epoch1 = Date.now();
     const { report } = await lg.request({ t: 'report' }, 'report');
     if (step.gaps) log(`  ${step.gaps.report()}`);
+    if (kind === 'play' && PLAY_INBAND) log(`  ${step.jitterSummary()}; digits per session ${[...dist].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}:${v}`).join(' ')}`);
     let cap: CaptureStats | null = null;
     let capError = typeof capture === 'string' ? capture : '';
     if (typeof capture !== 'string') {
@@ -473,6 +480,7 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     const tol = Math.ceil(sessions * loops * 0.01) + 1;
     res.digitsExpected = kind === 'play' && PLAY_INBAND ? [Math.floor(sessions * loops) - tol, Math.ceil(sessions * loops) + tol] : null;
     res.digitProblems = badSessions + step.wrongDigits;
+    res.shortDigits = short1 - short0; // in the window (a stream that starts inside a tone gives a short first press)
     const digitsOk = res.digitsExpected === null || (res.digits >= res.digitsExpected[0] && res.digits <= res.digitsExpected[1] && res.digitProblems === 0);
     res.ok = report.lost === 0 && recvLoss === 0 && report.silentStreams === 0 && dev <= MAX_DEV_P99_MS && res.recorderDrops === 0 && digitsOk;
     return res;
@@ -508,7 +516,7 @@ function describeStep(label: string, n: number, r: StepResult): string {
     `rss/session ${r.rssPerSessionKb.toFixed(1)} KiB heap/session ${r.heapPerSessionKb.toFixed(1)} KiB  ` +
     `clock late p99 ${r.clockLateP99.toFixed(2)} ms skipped ${r.skippedTicks}  ` +
     `loadgen cpu ${l.cpuPct.toFixed(0)}% machine ${r.machinePct.toFixed(0)}% send-late p99 ${l.sendLateP99.toFixed(2)} ms` +
-    (label.startsWith('play') ? `  dtmf digits ${r.digits}${r.digitsExpected ? ` (expected ${r.digitsExpected[0]}–${r.digitsExpected[1]}, ${r.digitProblems} sessions/digits off)` : ''}` : `  fills ${l.fills}`) +
+    (label.startsWith('play') ? `  dtmf digits ${r.digits}${r.digitsExpected ? ` (expected ${r.digitsExpected[0]}–${r.digitsExpected[1]}, ${r.digitProblems} sessions/digits off, ${r.shortDigits ?? 0} short)` : ''}` : `  fills ${l.fills}`) +
     (r.recorderDrops ? `  recorder drops ${r.recorderDrops}` : '')
   );
 }

@@ -166,6 +166,7 @@ export class LoadStep {
   /** Digits per session (play), and what each digit was. */
   perSession = new Uint32Array(0);
   wrongDigits = 0;
+  shortDigits = 0;
   probe: SendTimingProbe | null = null;
   gaps: GapProbe | null = process.env.MEDIA_GAPS === '1' ? new GapProbe() : null;
 
@@ -207,10 +208,12 @@ export class LoadStep {
     for (const s of this.sessions) {
       s.setSource(new Player([{ prompt: this.world.prompt }], { loop: true }));
       const i = this.sessions.indexOf(s);
-      s.on('dtmf', (e: { digit: string }) => {
+      s.on('dtmf', (e: { digit: string; durationMs: number }) => {
         this.digits++;
         this.perSession[i]++;
         if (e.digit !== '5') this.wrongDigits++;
+        // The phones' tones last 100 ms: a much shorter press is a tone split by a gap.
+        if (e.durationMs < 70) this.shortDigits++;
       });
     }
   }
@@ -229,6 +232,22 @@ export class LoadStep {
     let lost = 0;
     for (const s of this.sessions) lost += Math.max(0, s.receiverStats?.cumulativeLost ?? 0);
     return lost;
+  }
+
+  /** Jitter buffers summed (play, in-band detection): what the detectors were fed. */
+  jitterSummary(): string {
+    let late = 0, concealed = 0, stretched = 0, shrunk = 0, delay = 0, n = 0;
+    for (const s of this.sessions) {
+      const j = s.jitterStats;
+      if (!j) continue;
+      late += j.late;
+      concealed += j.concealed;
+      stretched += j.stretched;
+      shrunk += j.shrunk;
+      delay += j.delayMs;
+      n++;
+    }
+    return n ? `jitter: late ${late} concealed ${concealed} stretched ${stretched} shrunk ${shrunk} mean delay ${(delay / n).toFixed(0)} ms` : '';
   }
 
   /** Bytes the recorders dropped because the disk fell behind (should stay 0). */
