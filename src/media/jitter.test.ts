@@ -154,6 +154,43 @@ describe('JitterBuffer', () => {
     expect(both).toBe(first);
   });
 
+  it('changes its delay only after a quiet frame (never inside a tone or a word), at most 25 frames late', () => {
+    // 7 loud frames (a tone: |sample| 5000+), 7 quiet ones (< 256), repeated; the initial delay is
+    // 100 ms, so the buffer shrinks step by step towards 20 ms on this steady stream.
+    const pkts = stream(300).map((p, i) => ({ ...p, tag: Math.floor(i / 7) % 2 === 0 ? 5000 + i : 1 + (i % 200) }));
+    const jb = new JitterBuffer({ codec: fakeCodec(), clockRate: 8000, initialDelayMs: 100 });
+    const out = new Int16Array(160);
+    const payload = new Uint8Array(2);
+    let k = 0;
+    let prev = 0;
+    let shrinks = 0;
+    const afterLoud: number[] = [];
+    for (let t = 0; t < 310; t++) {
+      while (k < pkts.length && pkts[k]!.at <= t * 20) {
+        const p = pkts[k++]!;
+        payload[0] = p.tag & 0xff;
+        payload[1] = p.tag >> 8;
+        jb.push({ sequence: p.seq, timestamp: p.ts, ssrc: 1 }, payload, p.at);
+      }
+      const before = jb.stats.shrunk;
+      jb.pop(out);
+      if (jb.stats.shrunk > before) {
+        shrinks++;
+        if (Math.abs(prev) >= 256) afterLoud.push(t);
+      }
+      prev = out[0]!;
+    }
+    expect(shrinks).toBeGreaterThanOrEqual(3);
+    expect(afterLoud).toEqual([]);
+    expect(jb.stats.deferred).toBeGreaterThan(0);
+    expect(jb.stats.delayMs).toBeLessThan(100);
+
+    // A stream that is never quiet still adapts, 25 frames late at most.
+    const loud = stream(200).map((p, i) => ({ ...p, tag: 5000 + i }));
+    const r = run(loud, 210, { initialDelayMs: 100 });
+    expect(r.jb.stats.shrunk).toBeGreaterThanOrEqual(1);
+  });
+
   it('sustained random jitter raises the delay from the RFC 3550 estimate', () => {
     let seed = 7;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);

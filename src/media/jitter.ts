@@ -89,12 +89,28 @@ export interface JitterStats {
   stretched: number;
   /** Frames skipped to shrink the delay. */
   shrunk: number;
+  /** Ticks a delay change waited for a quiet frame (so as not to cut into a tone or a word). */
+  deferred: number;
   /** Packets too far ahead for the ring, or out of sequence range (probation), dropped. */
   dropped: number;
   /** Restarts on sequence/timestamp jumps. */
   resyncs: number;
   /** Restarts on an SSRC change. */
   ssrcChanges: number;
+}
+
+/** Frames a delay change may wait for a quiet frame (then it happens anyway). */
+const MAX_ADAPT_DEFER = 25;
+/** Mean |sample| below which a frame is quiet (about −40 dBm0: below any DTMF tone we accept). */
+const QUIET_MEAN_ABS = 256;
+
+function quiet(frame: Int16Array): boolean {
+  let sum = 0;
+  for (let i = 0; i < FRAME; i++) {
+    const v = frame[i]!;
+    sum += v < 0 ? -v : v;
+  }
+  return sum < QUIET_MEAN_ABS * FRAME;
 }
 
 function ceil20(ms: number): number {
@@ -113,6 +129,7 @@ export class JitterBuffer {
     jitterMs: 0,
     stretched: 0,
     shrunk: 0,
+    deferred: 0,
     dropped: 0,
     resyncs: 0,
     ssrcChanges: 0,
@@ -165,6 +182,10 @@ export class JitterBuffer {
   // Adaptation.
   #pendingGrowMs = 0;
   #pendingShrink = false;
+  /** The last frame played was quiet: a delay change may happen now. */
+  #lastQuiet = true;
+  /** Ticks a pending delay change has waited for a quiet frame. */
+  #deferred = 0;
   #windowCount = 0;
   #windowLate = 0;
   #windowMinMargin = Infinity;
@@ -282,21 +303,34 @@ export class JitterBuffer {
       return 'silence';
     }
     this.#endOfTick();
-    if (this.#pendingGrowMs >= 20) {
+    // Delay changes wait for a quiet frame (at most MAX_ADAPT_DEFER frames): a frame inserted or
+    // skipped in the middle of a DTMF tone breaks it (its phase jumps, or a gap opens) and the
+    // detector may see two short presses instead of one; in speech it is a click. A real
+    // underrun is concealed by #fill whatever happens here.
+    const adapt = this.#pendingGrowMs >= 20 || this.#pendingShrink;
+    if (adapt && !this.#lastQuiet && this.#deferred < MAX_ADAPT_DEFER) {
+      this.#deferred++;
+      this.stats.deferred++;
+    } else if (this.#pendingGrowMs >= 20) {
       // Grow: emit a frame without consuming the timeline.
+      this.#deferred = 0;
       this.#pendingGrowMs -= 20;
       this.stats.delayMs += 20;
       this.stats.stretched++;
-      return this.#concealOrSilence(out, 0, FRAME) ? 'concealed' : 'silence';
-    }
-    if (this.#pendingShrink) {
+      const kind = this.#concealOrSilence(out, 0, FRAME) ? 'concealed' : 'silence';
+      this.#lastQuiet = quiet(out);
+      return kind;
+    } else if (this.#pendingShrink) {
       // Shrink: consume one frame of timeline without playing it.
+      this.#deferred = 0;
       this.#pendingShrink = false;
       this.stats.delayMs -= 20;
       this.stats.shrunk++;
       this.#fill(this.#discard);
     }
-    return this.#fill(out);
+    const kind = this.#fill(out);
+    this.#lastQuiet = kind === 'silence' || quiet(out);
+    return kind;
   }
 
   /** Forgets the stream (buffer, sequence and timing state) but keeps counters and the learned delay. */
@@ -333,6 +367,8 @@ export class JitterBuffer {
     this.#fifoStart = 0;
     this.#pendingGrowMs = 0;
     this.#pendingShrink = false;
+    this.#deferred = 0;
+    this.#lastQuiet = true;
     this.#consecutiveConceal = 0;
   }
 
