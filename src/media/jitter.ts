@@ -182,7 +182,7 @@ export class JitterBuffer {
   // Adaptation.
   #pendingGrowMs = 0;
   #pendingShrink = false;
-  /** The last frame played was quiet: a delay change may happen now. */
+  /** The last frame played was measured quiet (measured only while a delay change is pending). */
   #lastQuiet = true;
   /** Ticks a pending delay change has waited for a quiet frame. */
   #deferred = 0;
@@ -318,7 +318,7 @@ export class JitterBuffer {
       this.stats.delayMs += 20;
       this.stats.stretched++;
       const kind = this.#concealOrSilence(out, 0, FRAME) ? 'concealed' : 'silence';
-      this.#lastQuiet = quiet(out);
+      this.#noteLoudness(kind, out);
       return kind;
     } else if (this.#pendingShrink) {
       // Shrink: consume one frame of timeline without playing it.
@@ -329,8 +329,16 @@ export class JitterBuffer {
       this.#fill(this.#discard);
     }
     const kind = this.#fill(out);
-    this.#lastQuiet = kind === 'silence' || quiet(out);
+    this.#noteLoudness(kind, out);
     return kind;
+  }
+
+  /**
+   * Loudness matters only while a delay change waits for a quiet frame, so only then is the frame
+   * measured; a change that becomes pending meanwhile waits one tick for its first measurement.
+   */
+  #noteLoudness(kind: PopKind, out: Int16Array): void {
+    this.#lastQuiet = this.#pendingGrowMs >= 20 || this.#pendingShrink ? kind === 'silence' || quiet(out) : false;
   }
 
   /** Forgets the stream (buffer, sequence and timing state) but keeps counters and the learned delay. */

@@ -395,7 +395,9 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     // A pass-through bridge is relaying into this session (it sends from the packet path): a
     // source that is only that bridge's filler has nothing to say, and with no 'out' tap nobody
     // needs the frame — skip the tick's audio work altogether.
-    if (sender.relaying(tick) && this.#source?.idleWhileRelaying === true && !this.#taps.hasOutbound) {
+    const relaying = sender.relaying(tick);
+    const tapsOut = this.#taps.hasOutbound;
+    if (relaying && this.#source?.idleWhileRelaying === true && !tapsOut) {
       sender.sentLastTick = true;
       return;
     }
@@ -404,7 +406,7 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     const encoded = this.#encodedName;
     let encodedLength = 0;
     let produced = false;
-    if (encoded !== null && this.#source?.nextPayloadInto !== undefined && !this.#taps.hasOutbound && !(this.#dtmf?.mixingOutbound ?? false)) {
+    if (encoded !== null && this.#source?.nextPayloadInto !== undefined && !tapsOut && !(this.#dtmf?.mixingOutbound ?? false)) {
       encodedLength = this.#pullEncoded(encoded);
       produced = encodedLength > 0;
     }
@@ -417,7 +419,6 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
       if (this.#dtmf !== null && this.#dtmf.mixOutbound(this.#txFrame)) produced = true;
       this.#taps.tapOutbound(this.#txFrame, produced ? 'audio' : 'silence');
     }
-    const relaying = sender.relaying(tick);
     if (!relaying && m.send && this.#latch.port !== 0 && (produced || this.#sendSilence || this.#eventSource)) {
       sender.advance(tick, codec.timestampStep);
       if (this.#eventSource && m.telephoneEvent && this.#sendEvent(m.telephoneEvent.payloadType)) {
