@@ -8,6 +8,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../src/lib/prng.js';
 import { SipStack, attachDefaultCore } from '../src/sip/index.js';
 import { LOOPBACK, TcpPeer, UdpPeer, endpointOf, isIdle, isResponseTo, loopbackConfig, optionsRequest, sleep, until } from './support/net.js';
 
@@ -19,18 +20,6 @@ const MESSAGES_PER_CONNECTION = 20;
 const STORM_BUDGET_MS = 14_000;
 const MAX_UDP_BYTES = 8192;
 const MAX_STREAM_BYTES = 16384;
-
-/** mulberry32: a tiny seeded PRNG, so a failing storm can be replayed exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const int = (r: Rand, n: number): number => Math.floor(r() * n);
@@ -251,7 +240,7 @@ function tcpBurst(r: Rand, port: number, deadline: number): Promise<number> {
 async function tcpStorm(seed: number, port: number, deadline: number): Promise<number> {
   let sent = 0;
   for (let i = 0; i < TCP_CONNECTIONS && Date.now() < deadline; i += 4) {
-    const burst = await Promise.all([0, 1, 2, 3].map((j) => tcpBurst(prng(seed + i + j), port, deadline)));
+    const burst = await Promise.all([0, 1, 2, 3].map((j) => tcpBurst(mulberry32(seed + i + j), port, deadline)));
     sent += burst.reduce((a, b) => a + b, 0);
   }
   return sent;
@@ -259,7 +248,7 @@ async function tcpStorm(seed: number, port: number, deadline: number): Promise<n
 
 describe('fuzz storm', () => {
   it(`survives mutated SIP over UDP and TCP (seed ${SEED.toString(16)})`, async () => {
-    const r = prng(SEED);
+    const r = mulberry32(SEED);
     const deadline = Date.now() + STORM_BUDGET_MS;
     const udp = endpointOf(stack, 'udp');
     const tcp = endpointOf(stack, 'tcp');

@@ -15,6 +15,7 @@ import { PortAllocator } from '../src/media/ports.js';
 import { Recorder } from '../src/media/recorder.js';
 import { createRtpHeader, parseRtp, writeRtpHeader, type RtpHeader } from '../src/media/rtp.js';
 import { MediaSession } from '../src/media/session.js';
+import { toneAmplitude } from '../src/media/testing.js';
 import type { AudioFrameKind, AudioSource, AudioTap, TapDirection } from '../src/media/types.js';
 import { readWav } from '../src/media/wav.js';
 
@@ -90,17 +91,9 @@ class Ear implements AudioTap {
   }
 }
 
-/** Amplitude of `hz` in the last `n` samples (Goertzel; n = 4000 puts 500/1000/1500 Hz on bins). */
-function level(x: ArrayLike<number>, hz: number, n = 4000, from = x.length - n): number {
-  const c = 2 * Math.cos((2 * Math.PI * hz) / 8000);
-  let s1 = 0;
-  let s2 = 0;
-  for (let i = from; i < from + n; i++) {
-    const s0 = x[i]! + c * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return (2 * Math.sqrt(Math.max(0, s1 * s1 + s2 * s2 - c * s1 * s2))) / n;
+/** Amplitude of `hz` in the last 4000 samples (500/1000/1500 Hz then sit on bins). */
+function level(x: ArrayLike<number>, hz: number): number {
+  return toneAmplitude(x, hz, { from: x.length - 4000 });
 }
 
 /** A phone session negotiated with a server session; it plays `hz` and records what it hears. */

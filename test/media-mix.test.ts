@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { MediaClock } from '../src/lib/media-clock.js';
 import { Mixer, type MixMode, type MixerEndpoint } from '../src/media/mix.js';
+import { toneAmplitude } from '../src/media/testing.js';
 import type { AudioSource, AudioTap } from '../src/media/types.js';
 
 const N = 160;
@@ -45,21 +46,6 @@ class FakeEndpoint implements MixerEndpoint {
   }
 }
 
-/** Amplitude of the `hz` component (Goertzel, exact bin). */
-function level(x: Int16Array, hz: number): number {
-  const w = (2 * Math.PI * hz) / 8000;
-  const c = 2 * Math.cos(w);
-  let s1 = 0;
-  let s2 = 0;
-  for (let i = 0; i < x.length; i++) {
-    const s0 = x[i] + c * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  const p = s1 * s1 + s2 * s2 - c * s1 * s2;
-  return (2 * Math.sqrt(Math.max(0, p))) / x.length;
-}
-
 function run(mixer: Mixer, eps: FakeEndpoint[], silent: Set<FakeEndpoint> = new Set()): void {
   for (let t = 0; t < TICKS; t++) {
     for (const e of eps) e.speak(silent.has(e));
@@ -74,7 +60,7 @@ function hearing(eps: FakeEndpoint[]): Record<string, string> {
   for (const l of eps) {
     const names: string[] = [];
     for (const s of eps) {
-      const a = level(l.heard, s.hz);
+      const a = toneAmplitude(l.heard, s.hz);
       if (a > AMP / 2) names.push(s.name);
       else expect(a).toBeLessThan(50); // absent means absent, not attenuated
     }
@@ -180,7 +166,7 @@ describe('Mixer: who hears whom', () => {
     mixer.remove(agent);
     expect(mixer.modeOf(sup)).toEqual({ mode: 'whisper', whisperTo: null });
     run(mixer, [c2, sup]);
-    expect(level(c2.heard, sup.hz)).toBeLessThan(50);
+    expect(toneAmplitude(c2.heard, sup.hz)).toBeLessThan(50);
     mixer.remove(c2);
     expect(c2.source).toBe(original);
     expect(c2.tap).toBeNull();

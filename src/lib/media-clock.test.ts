@@ -14,6 +14,35 @@ function recorder(): MediaTickListener & { ticks: number[]; times: number[] } {
   return r;
 }
 
+/**
+ * A clock whose timers fire `fireAfter(ms)` after being armed (late, early or exact, as the test
+ * scripts it); step() runs the oldest pending timer at its firing time.
+ */
+function scriptedClock(fireAfter: (ms: number) => number) {
+  let t = 0;
+  let timers = 0;
+  const pending: { at: number; fn: () => void }[] = [];
+  return {
+    clock: {
+      now: () => t,
+      setTimeout: (fn: () => void, ms: number) => {
+        timers++;
+        pending.push({ at: t + fireAfter(ms), fn });
+        return 0 as never;
+      },
+      clearTimeout: () => {},
+    },
+    get timers() {
+      return timers;
+    },
+    step(): void {
+      const p = pending.shift()!;
+      t = p.at;
+      p.fn();
+    },
+  };
+}
+
 describe('MediaClock (injected time)', () => {
   it('ticks at start + n*20 ms', () => {
     const clock = new ManualClock();
@@ -30,25 +59,12 @@ describe('MediaClock (injected time)', () => {
 
   it('does not drift when every timer fires late: deadlines stay on the grid', () => {
     // The timer fires 3 ms late every time; a re-armed relative timer would drift 3 ms per tick.
-    let t = 0;
-    const pending: { at: number; fn: () => void }[] = [];
-    const clock = {
-      now: () => t,
-      setTimeout: (fn: () => void, ms: number) => {
-        pending.push({ at: t + ms + 3, fn });
-        return 0 as never;
-      },
-      clearTimeout: () => {},
-    };
-    const mc = new MediaClock({ clock });
+    const sc = scriptedClock((ms) => ms + 3);
+    const mc = new MediaClock({ clock: sc.clock });
     const r = recorder();
     mc.add(r);
     mc.start();
-    for (let i = 0; i < 1000; i++) {
-      const p = pending.shift()!;
-      t = p.at;
-      p.fn();
-    }
+    for (let i = 0; i < 1000; i++) sc.step();
     expect(r.ticks.length).toBe(1000);
     // Tick 1000 ran 3 ms after its deadline 20_000, not 3_000 ms late.
     expect(r.times[999]).toBe(20_003);
@@ -57,25 +73,12 @@ describe('MediaClock (injected time)', () => {
   });
 
   it('re-arms instead of running when woken early', () => {
-    let t = 0;
-    const pending: { at: number; fn: () => void }[] = [];
-    const clock = {
-      now: () => t,
-      setTimeout: (fn: () => void, ms: number) => {
-        pending.push({ at: t + Math.max(0, ms - 2), fn }); // fires 2 ms early
-        return 0 as never;
-      },
-      clearTimeout: () => {},
-    };
-    const mc = new MediaClock({ clock });
+    const sc = scriptedClock((ms) => Math.max(0, ms - 2)); // fires 2 ms early
+    const mc = new MediaClock({ clock: sc.clock });
     const r = recorder();
     mc.add(r);
     mc.start();
-    for (let i = 0; i < 6; i++) {
-      const p = pending.shift()!;
-      t = p.at;
-      p.fn();
-    }
+    for (let i = 0; i < 6; i++) sc.step();
     expect(r.times.every((x, i) => x >= (i + 1) * 20 - 0.5)).toBe(true);
   });
 
@@ -219,29 +222,14 @@ describe('MediaClock slots', () => {
   });
 
   it('wakes only for slots that have listeners', () => {
-    let t = 0;
-    let timers = 0;
-    const pending: { at: number; fn: () => void }[] = [];
-    const clock = {
-      now: () => t,
-      setTimeout: (fn: () => void, ms: number) => {
-        timers++;
-        pending.push({ at: t + ms, fn });
-        return 0 as never;
-      },
-      clearTimeout: () => {},
-    };
-    const mc = new MediaClock({ clock, slots: 10 });
+    const sc = scriptedClock((ms) => ms);
+    const mc = new MediaClock({ clock: sc.clock, slots: 10 });
     const r = recorder();
     mc.add(r, 3);
     mc.start();
-    for (let i = 0; i < 5; i++) {
-      const p = pending.shift()!;
-      t = p.at;
-      p.fn();
-    }
+    for (let i = 0; i < 5; i++) sc.step();
     expect(r.times).toEqual([26, 46, 66, 86, 106]);
-    expect(timers).toBe(6); // start + one re-arm per tick: no wake-ups for the nine empty slots
+    expect(sc.timers).toBe(6); // start + one re-arm per tick: no wake-ups for the nine empty slots
   });
 
   it('after a stall runs each slot once for its latest due tick (no burst) and re-aligns', () => {

@@ -6,23 +6,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { alawEncode, ulawEncode } from './codec/g711.js';
 import { PromptCache, makePrompt } from './prompts.js';
+import { toneAmplitude } from './testing.js';
 import { WavError, parseWavHeader, readWav } from './wav.js';
 
 const FIX = join(import.meta.dirname, 'fixtures');
 const tmp = mkdtempSync(join(tmpdir(), 'prompts-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function toneAmplitude(x: Int16Array, freq: number, from: number, to: number, rate = 8000): number {
-  const c = 2 * Math.cos((2 * Math.PI * freq) / rate);
-  let s1 = 0;
-  let s2 = 0;
-  for (let i = from; i < to; i++) {
-    const s0 = x[i] + c * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return (2 * Math.sqrt(Math.max(0, s1 * s1 + s2 * s2 - c * s1 * s2))) / (to - from);
-}
 
 describe('PromptCache', () => {
   it('keeps an 8 kHz mono file as is, padded to whole 20 ms frames, with PCMU/PCMA pre-encoded', () => {
@@ -54,9 +43,9 @@ describe('PromptCache', () => {
     expect(p.samples).toBe(1600); // 0.2 s
     expect(p.frames).toBe(10);
     // Left 440 Hz and right 660 Hz, each at half scale (16384): the mean carries both at 8192.
-    expect(toneAmplitude(p.pcm, 440, 200, 1400)).toBeGreaterThan(8192 * 0.97);
-    expect(toneAmplitude(p.pcm, 440, 200, 1400)).toBeLessThan(8192 * 1.03);
-    expect(toneAmplitude(p.pcm, 660, 200, 1400)).toBeGreaterThan(8192 * 0.97);
+    expect(toneAmplitude(p.pcm, 440, { from: 200, to: 1400 })).toBeGreaterThan(8192 * 0.97);
+    expect(toneAmplitude(p.pcm, 440, { from: 200, to: 1400 })).toBeLessThan(8192 * 1.03);
+    expect(toneAmplitude(p.pcm, 660, { from: 200, to: 1400 })).toBeGreaterThan(8192 * 0.97);
   });
 
   it("reuses a µ-law file's own bytes as its PCMU payload", () => {

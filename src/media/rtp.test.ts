@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../lib/prng.js';
 import {
   createRtpHeader,
   looksLikeRtcp,
@@ -9,18 +10,6 @@ import {
   writeRtpPadding,
   type RtpHeaderInit,
 } from './rtp.js';
-
-/** Deterministic PRNG (mulberry32) so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -101,7 +90,7 @@ describe('parseRtp', () => {
   });
 
   it('never throws on random bytes', () => {
-    const rnd = prng(7);
+    const rnd = mulberry32(7);
     const h = createRtpHeader();
     const buf = Buffer.alloc(64);
     for (let i = 0; i < 20_000; i++) {
@@ -119,7 +108,7 @@ describe('parseRtp', () => {
 
 describe('writeRtpHeader / parseRtp round trip (fuzz)', () => {
   it('random headers survive write → parse', () => {
-    const rnd = prng(12345);
+    const rnd = mulberry32(12345);
     const out = Buffer.alloc(2048);
     const h = createRtpHeader();
     for (let i = 0; i < 5000; i++) {

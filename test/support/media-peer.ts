@@ -5,6 +5,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { linearToUlaw, ulawToLinear } from '../../src/media/codec/g711.js';
 import { createRtpHeader, parseRtp, writeRtpHeader, type RtpHeader } from '../../src/media/rtp.js';
+import { toneAmplitude } from '../../src/media/testing.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -138,13 +139,5 @@ export function sine(hz: number, ms: number, amplitude = 8000): Int16Array {
 
 /** Goertzel power of `hz` in `pcm`, normalised per sample (a sine of amplitude A gives ≈ A²/4). */
 export function tonePower(pcm: Int16Array, hz: number): number {
-  const c = 2 * Math.cos((2 * Math.PI * hz) / 8000);
-  let s1 = 0;
-  let s2 = 0;
-  for (const x of pcm) {
-    const s = x + c * s1 - s2;
-    s2 = s1;
-    s1 = s;
-  }
-  return (s1 * s1 + s2 * s2 - c * s1 * s2) / (pcm.length * pcm.length);
+  return (toneAmplitude(pcm, hz) / 2) ** 2;
 }

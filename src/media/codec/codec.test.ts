@@ -5,23 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { InvalidStateError } from '../../lib/errors.js';
 import { FADE_FRAMES, Transcoder, createCodec, linearToAlaw, ulawToLinear } from './index.js';
 import { toc20ms } from './opus.js';
+import { toneAmplitude } from '../testing.js';
 
 function tone(freq: number, frames: number, amp = 8000, rate = 8000): Int16Array {
   const n = frames * (rate / 50);
   const x = new Int16Array(n);
   for (let i = 0; i < n; i++) x[i] = Math.round(amp * Math.sin((2 * Math.PI * freq * i) / rate));
   return x;
-}
-function toneAmplitude(x: Int16Array, freq: number, rate = 8000): number {
-  const c = 2 * Math.cos((2 * Math.PI * freq) / rate);
-  let s1 = 0;
-  let s2 = 0;
-  for (let i = 0; i < x.length; i++) {
-    const s0 = x[i] + c * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return (2 * Math.sqrt(Math.max(0, s1 * s1 + s2 * s2 - c * s1 * s2))) / x.length;
 }
 function rms(x: Int16Array): number {
   let s = 0;

@@ -1,6 +1,7 @@
 // Resampler: tones keep their frequency and level, out-of-band tones are removed instead of
 // aliasing, upsampling leaves no images, and streaming in frames equals one-shot processing.
 import { describe, expect, it } from 'vitest';
+import { toneAmplitude } from '../testing.js';
 import { Resampler, resample, resampledLength } from './resample.js';
 
 function sine(freq: number, rate: number, seconds: number, amp = 10000): Int16Array {
@@ -8,20 +9,6 @@ function sine(freq: number, rate: number, seconds: number, amp = 10000): Int16Ar
   const out = new Int16Array(n);
   for (let i = 0; i < n; i++) out[i] = Math.round(amp * Math.sin((2 * Math.PI * freq * i) / rate));
   return out;
-}
-/** Amplitude of the `freq` component (Goertzel), over samples [from, to). */
-function toneAmplitude(x: Int16Array, rate: number, freq: number, from = 0, to = x.length): number {
-  const w = (2 * Math.PI * freq) / rate;
-  const c = 2 * Math.cos(w);
-  let s1 = 0;
-  let s2 = 0;
-  for (let i = from; i < to; i++) {
-    const s0 = x[i] + c * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  const power = s1 * s1 + s2 * s2 - c * s1 * s2;
-  return (2 * Math.sqrt(Math.max(0, power))) / (to - from);
 }
 function rms(x: Int16Array, from = 0, to = x.length): number {
   let s = 0;
@@ -43,7 +30,7 @@ describe('resample', () => {
         // Skip the edges, where the filter sees the signal start and stop.
         const from = Math.round(outRate * 0.05);
         const to = out.length - from;
-        const a = toneAmplitude(out, outRate, 1000, from, to);
+        const a = toneAmplitude(out, 1000, { rate: outRate, from, to });
         expect(a).toBeGreaterThan(9900);
         expect(a).toBeLessThan(10100);
         // Everything is in the 1 kHz component: residual below −50 dB.
@@ -63,7 +50,7 @@ describe('resample', () => {
     const from = 400;
     const to = out.length - 400;
     // Naive decimation would give a full-level 2 kHz tone; the filter leaves < −70 dB.
-    expect(db(toneAmplitude(out, 8000, 2000, from, to) / 10000)).toBeLessThan(-70);
+    expect(db(toneAmplitude(out, 2000, { from, to }) / 10000)).toBeLessThan(-70);
     expect(db(rms(out, from, to) / (10000 / Math.SQRT2))).toBeLessThan(-70);
   });
 
@@ -78,7 +65,7 @@ describe('resample', () => {
     const x = sine(3300, 48000, 0.5);
     const out = new Int16Array(resampledLength(x.length, 48000, 8000));
     resample(x, 48000, out, 8000);
-    expect(toneAmplitude(out, 8000, 3300, 400, out.length - 400)).toBeGreaterThan(9500);
+    expect(toneAmplitude(out, 3300, { from: 400, to: out.length - 400 })).toBeGreaterThan(9500);
   });
 
   it('leaves no images when going 8 kHz → 48 kHz', () => {
@@ -88,7 +75,7 @@ describe('resample', () => {
     const from = 2400;
     const to = out.length - 2400;
     for (const image of [7000, 9000, 15000, 17000]) {
-      expect(db(toneAmplitude(out, 48000, image, from, to) / 10000)).toBeLessThan(-70);
+      expect(db(toneAmplitude(out, image, { rate: 48000, from, to }) / 10000)).toBeLessThan(-70);
     }
   });
 

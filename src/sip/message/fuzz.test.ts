@@ -4,21 +4,10 @@
 // fixtures/crashers/ and are replayed first.
 import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../lib/prng.js';
 import { SipError } from '../../lib/errors.js';
 import { RFC4475_CASES, loadRfc4475 } from './fixtures/rfc4475/cases.js';
 import { SipParseError, StreamFramer, parseMessage, serializeMessage, type SipMessage } from './index.js';
-
-/** mulberry32: tiny seeded PRNG so every run mutates identically. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING = [0x00, 0x0a, 0x0d, 0x20, 0x09, 0x22, 0x25, 0x2c, 0x3a, 0x3b, 0x3c, 0x3e, 0x40, 0x5c, 0x7f, 0x80, 0xff, 0x3d, 0x3f];
 
@@ -92,12 +81,12 @@ describe('fuzz', () => {
   });
 
   it('parseMessage only throws SipParseError on 20k mutations', () => {
-    const rnd = prng(0x5eed);
+    const rnd = mulberry32(0x5eed);
     for (let i = 0; i < 20_000; i++) checkParse(mutate(seeds[i % seeds.length], rnd));
   });
 
   it('StreamFramer never throws and stays bounded on 5k mutated streams', () => {
-    const rnd = prng(0xf4a3e);
+    const rnd = mulberry32(0xf4a3e);
     for (let i = 0; i < 5_000; i++) {
       const f = new StreamFramer({ maxMessageBytes: 2048 });
       const stream = Buffer.concat([mutate(seeds[i % seeds.length], rnd), mutate(seeds[(i + 7) % seeds.length], rnd)]);
