@@ -112,16 +112,6 @@ export class SendTimingProbe {
     }
     return 0;
   }
-  p99(): number {
-    let total = 0;
-    for (const v of this.hist) total += v;
-    let acc = 0;
-    for (let k = 0; k < this.hist.length; k++) {
-      acc += this.hist[k];
-      if (acc >= total * 0.99) return (k + 1) * 0.05;
-    }
-    return 0;
-  }
 }
 
 /**
