@@ -36,7 +36,7 @@
 // session), RSS and heap per session, clock lateness, load-generator CPU, whole-machine CPU.
 // Ends with exactly the five `figure` lines.
 // Both processes run at nice −10 (and their CFS autogroup too) when permitted: MEDIA_NICE=0 off.
-// Knobs for experiments: MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_SLOTS,
+// Knobs for experiments: MEDIA_IO=dgram, MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_SLOTS,
 // MEDIA_GAPS=1 (longest silences in the server's packet handling), MEDIA_LOADGEN_SPIN=1, MEDIA_LEGACY=1 (sessions unconnected, in-band DTMF always on: the
 // old behaviour, for A/B), MEDIA_CAPTURE=0, MEDIA_CAPTURE_DIR, MEDIA_CONTINUE=1, MEDIA_PROBE=1, MEDIA_SKIP_CODEC/RECORDING=1.
 // Resources: RTP ports 20000–31999 (6,000 sessions, 2 ports each); ~2 fds per server session
@@ -322,7 +322,8 @@ interface StepResult {
 /** MEDIA_CAPTURE=0: no capture, the load generator's figures decide (the old instrument, for A/B). */
 const CAPTURE = process.env.MEDIA_CAPTURE !== '0';
 
-const allocator = new PortAllocator(20000, 31999, { address: '127.0.0.1' });
+/** MEDIA_IO=dgram: Node's dgram sockets instead of the native rtp-io add-on (A/B). */
+const allocator = new PortAllocator(20000, 31999, { address: '127.0.0.1', io: process.env.MEDIA_IO === 'dgram' ? 'dgram' : 'native' });
 /** Media clock slots (MEDIA_SLOTS=1: every packet in one burst per tick). */
 const SLOTS = Number(process.env.MEDIA_SLOTS ?? SHARED_SLOTS);
 const clocks = new BenchClock(SLOTS);
@@ -551,7 +552,7 @@ async function ramp(lg: LoadgenProcess, label: string, kind: LoadKind, steps: nu
 
 async function main(): Promise<void> {
   tmp = mkdtempSync(join(tmpdir(), 'bench-media-'));
-  log(`media bench: ${process.version}, pid ${process.pid}, RTP ports ${allocator.min}-${allocator.max} (${allocator.capacity} sessions)`);
+  log(`media bench: ${process.version}, pid ${process.pid}, RTP ports ${allocator.min}-${allocator.max} (${allocator.capacity} sessions), ${allocator.io} sockets`);
   const g711 = SKIP_CODEC ? 0 : figureOf('media-codec.ts', 'g711_samples_per_s', { BENCH_MS: '1000' });
   const goertzel = SKIP_CODEC ? 0 : figureOf('media-goertzel.ts', 'goertzel_samples_per_s');
 

@@ -32,6 +32,8 @@ export {
   type RtpMap,
 } from './sdp/index.js';
 export { PortAllocator, PortsExhaustedError, type PortPair, type PortAllocatorOptions } from './ports.js';
+export { DgramMediaSocket, type DatagramSource, type MediaSocket, type MediaSocketHandlers, type MediaSocketKind } from './udp.js';
+export { nativeIoStats, nativeLoadError } from './udp-native.js';
 export {
   MediaSession,
   RTCP_INTERVAL_MS,

@@ -2,24 +2,25 @@
 // next odd one). Ports are handed out round-robin so a just-released port is not reused at once
 // (late packets of the previous call would land in the next one); a port some other process
 // holds is skipped. Every allocated pair is tracked until release(), which closes both sockets.
-import { createSocket, type Socket } from 'node:dgram';
-import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
-import { isIP } from 'node:net';
 import { SipError } from '../lib/errors.js';
+import { DgramMediaSocket, type BindOptions, type MediaSocket, type MediaSocketFactory, type MediaSocketKind } from './udp.js';
+import { nativeMediaSockets } from './udp-native.js';
 
 export interface PortPair {
   /** The even RTP port. */
   port: number;
-  rtp: Socket;
-  rtcp: Socket;
+  rtp: MediaSocket;
+  rtcp: MediaSocket;
 }
 
-export interface PortAllocatorOptions {
+export interface PortAllocatorOptions extends BindOptions {
   /** Address to bind (e.g. '127.0.0.1' or the media interface). Default '0.0.0.0'. */
   address?: string;
-  /** Socket buffer sizes (bytes); the OS default when unset. */
-  recvBufferSize?: number;
-  sendBufferSize?: number;
+  /**
+   * Socket implementation: 'native' (the rtp-io add-on: batched receive, synchronous sends;
+   * fails when it is not built), 'dgram' (Node's), or 'auto' (default: native when built).
+   */
+  io?: MediaSocketKind | 'auto';
 }
 
 /** Thrown when every pair of the range is taken: the call layer answers 503. */
@@ -30,47 +31,22 @@ export class PortsExhaustedError extends SipError {
   }
 }
 
-/**
- * dgram's default lookup resolves even an IP literal through dns.lookup and sends on the next
- * tick; RTP destinations are always literals, so answer synchronously and let send() go straight
- * to the kernel (no per-packet lookup, no deferred send holding the caller's buffer).
- */
-function fastLookup(
-  host: string,
-  options: LookupOneOptions,
-  cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
-): void {
-  const family = isIP(host);
-  if (family !== 0) cb(null, host, family);
-  else dnsLookup(host, options, cb);
-}
-
-function bind(address: string, port: number, opts: PortAllocatorOptions): Promise<Socket | null> {
-  return new Promise((resolve) => {
-    const s = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', reuseAddr: false, lookup: fastLookup });
-    const onError = (): void => {
-      s.close();
-      resolve(null);
-    };
-    s.once('error', onError);
-    s.bind({ address, port, exclusive: true }, () => {
-      s.off('error', onError);
-      try {
-        if (opts.recvBufferSize) s.setRecvBufferSize(opts.recvBufferSize);
-        if (opts.sendBufferSize) s.setSendBufferSize(opts.sendBufferSize);
-      } catch {
-        // best effort: the OS may cap buffer sizes
-      }
-      resolve(s);
-    });
-  });
+function socketFactory(io: MediaSocketKind | 'auto'): { kind: MediaSocketKind; bind: MediaSocketFactory } {
+  if (io === 'dgram') return { kind: 'dgram', bind: DgramMediaSocket.bind };
+  const native = nativeMediaSockets();
+  if (native) return { kind: 'native', bind: native };
+  if (io === 'native') throw new Error('media io "native": the rtp-io add-on is not built (npm run build:native)');
+  return { kind: 'dgram', bind: DgramMediaSocket.bind };
 }
 
 export class PortAllocator {
   readonly min: number;
   readonly max: number;
   readonly address: string;
+  /** The socket implementation in use. */
+  readonly io: MediaSocketKind;
   readonly #opts: PortAllocatorOptions;
+  readonly #bind: MediaSocketFactory;
   /** Ports reserved (binding in progress) or allocated. */
   readonly #taken = new Map<number, PortPair | null>();
   #next: number;
@@ -86,6 +62,9 @@ export class PortAllocator {
     this.max = hi;
     this.address = opts.address ?? '0.0.0.0';
     this.#opts = opts;
+    const f = socketFactory(opts.io ?? 'auto');
+    this.io = f.kind;
+    this.#bind = f.bind;
     this.#next = lo;
   }
 
@@ -109,8 +88,8 @@ export class PortAllocator {
       this.#next = port + 2 > this.max ? this.min : port + 2;
       if (this.#taken.has(port)) continue;
       this.#taken.set(port, null);
-      const rtp = await bind(this.address, port, this.#opts);
-      const rtcp = rtp ? await bind(this.address, port + 1, this.#opts) : null;
+      const rtp = await this.#bind(this.address, port, this.#opts);
+      const rtcp = rtp ? await this.#bind(this.address, port + 1, this.#opts) : null;
       if (rtp && rtcp) {
         const pair = { port, rtp, rtcp };
         this.#taken.set(port, pair);
@@ -129,21 +108,13 @@ export class PortAllocator {
     if (pair === undefined) return;
     this.#taken.delete(port);
     if (pair) {
-      closeQuietly(pair.rtp);
-      closeQuietly(pair.rtcp);
+      pair.rtp.close();
+      pair.rtcp.close();
     }
   }
 
   /** Releases everything (shutdown). */
   releaseAll(): void {
     for (const port of [...this.#taken.keys()]) this.release(port);
-  }
-}
-
-function closeQuietly(s: Socket): void {
-  try {
-    s.close();
-  } catch {
-    // already closed
   }
 }

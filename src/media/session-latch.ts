@@ -14,15 +14,13 @@
 // sends). An SDP change disconnects (the peer may have moved) and the latch starts over.
 //
 // Hot path: accept() runs per received packet and allocates nothing.
-import type { RemoteInfo, Socket } from 'node:dgram';
-import type { Logger } from '../lib/log.js';
 import type { NegotiatedMedia } from './sdp/index.js';
 import type { MediaSessionOptions, MediaSessionStats } from './session-types.js';
+import type { DatagramSource, MediaSocket } from './udp.js';
 
 export class RtpLatch {
-  readonly #rtp: Socket;
+  readonly #rtp: MediaSocket;
   readonly #stats: MediaSessionStats;
-  readonly #log: Logger;
   readonly #opts: Pick<MediaSessionOptions, 'connect'>;
   #closed = false;
 
@@ -32,16 +30,13 @@ export class RtpLatch {
   #port = 0;
   /** The RTP socket is connect()ed to #address:#port (send without an address). */
   #connected = false;
-  /** A connect() is in flight (non-literal address): sends go with an address meanwhile. */
-  #connecting = false;
   #rtcpLatched = false;
   #rtcpAddress = '';
   #rtcpPort = 0;
 
-  constructor(rtp: Socket, stats: MediaSessionStats, log: Logger, opts: Pick<MediaSessionOptions, 'connect'>) {
+  constructor(rtp: MediaSocket, stats: MediaSessionStats, opts: Pick<MediaSessionOptions, 'connect'>) {
     this.#rtp = rtp;
     this.#stats = stats;
-    this.#log = log;
     this.#opts = opts;
   }
 
@@ -83,7 +78,7 @@ export class RtpLatch {
    * negotiated audio or telephone-event one. False: drop it (counted as unknownPayloadType or
    * foreignSource).
    */
-  accept(rinfo: RemoteInfo, m: NegotiatedMedia, negotiated: boolean): boolean {
+  accept(rinfo: DatagramSource, m: NegotiatedMedia, negotiated: boolean): boolean {
     if (!this.#latched) {
       // Symmetric RTP: latch to the first source that sends something we negotiated.
       if (!negotiated) {
@@ -106,77 +101,29 @@ export class RtpLatch {
       this.#stats.latches++;
     }
     this.#latchedToSdp = rinfo.port === m.remotePort && rinfo.address === m.remoteAddress;
-    if (this.#latchedToSdp && !this.#connected && !this.#connecting && this.#opts.connect !== false) this.#connect();
+    if (this.#latchedToSdp && !this.#connected && this.#opts.connect !== false && !this.#closed) {
+      // A name in the SDP (not a literal) stays unconnected: sends then go with the address.
+      this.#connected = this.#rtp.connect(this.#port, this.#address);
+    }
     return true;
   }
 
   /** A (non-muxed) RTCP packet from `rinfo`: the first one latches the RTCP destination. */
-  acceptRtcp(rinfo: RemoteInfo): void {
+  acceptRtcp(rinfo: DatagramSource): void {
     if (this.#rtcpLatched) return;
     this.#rtcpLatched = true;
     this.#rtcpAddress = rinfo.address;
     this.#rtcpPort = rinfo.port;
   }
 
-  /** The session closed: a connect() completing later leaves the socket marked unconnected. */
+  /** The session closed: no more connects. */
   close(): void {
     this.#closed = true;
   }
 
-  #connect(): void {
-    const port = this.#port;
-    const address = this.#address;
-    this.#connecting = true;
-    try {
-      this.#rtp.connect(port, address, (err?: Error) => {
-        if (!this.#connecting || this.#port !== port || this.#address !== address) {
-          // Superseded while the lookup ran (SDP change): undo it unless a newer connect is live.
-          if (!err) this.#tryDisconnect();
-          return;
-        }
-        this.#connecting = false;
-        if (err) this.#log.debug({ err: err.message }, 'RTP connect failed; sending unconnected');
-        else this.#connected = !this.#closed;
-      });
-    } catch (err) {
-      this.#connecting = false;
-      this.#log.debug({ err }, 'RTP connect failed; sending unconnected');
-      return;
-    }
-    // With an IP literal and the allocator's synchronous lookup the socket is connected now.
-    if (this.#isConnected()) {
-      this.#connecting = false;
-      this.#connected = true;
-    }
-  }
-
-  #isConnected(): boolean {
-    try {
-      this.#rtp.remoteAddress();
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
   #disconnect(): void {
-    const wasConnecting = this.#connecting;
-    this.#connecting = false;
-    if (!this.#connected && !wasConnecting) return;
+    if (!this.#connected) return;
     this.#connected = false;
-    try {
-      this.#rtp.disconnect();
-    } catch {
-      // still connecting (its callback undoes it) or already closed
-    }
-  }
-
-  #tryDisconnect(): void {
-    if (this.#connected || this.#connecting) return;
-    try {
-      this.#rtp.disconnect();
-    } catch {
-      // best effort
-    }
+    this.#rtp.disconnect();
   }
 }

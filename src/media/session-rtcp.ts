@@ -10,7 +10,6 @@
 //
 // Hot path: onRtp() runs per packet and allocates nothing; sending a report allocates nothing;
 // receive() allocates the parsed packets and the event object (one per RTCP compound).
-import type { RemoteInfo, Socket } from 'node:dgram';
 import type { Logger } from '../lib/log.js';
 import {
   createReportBlock,
@@ -27,12 +26,13 @@ import {
 import type { NegotiatedMedia } from './sdp/index.js';
 import type { RtpLatch } from './session-latch.js';
 import { MAX_PACKET, type RtpSender } from './session-send.js';
+import type { DatagramSource, MediaSocket } from './udp.js';
 import { RTCP_INTERVAL_MS, type MediaSessionOptions, type MediaSessionStats, type RtcpReport } from './session-types.js';
 
 /** What SessionRtcp shares with its session. */
 export interface RtcpParts {
-  rtp: Socket;
-  rtcp: Socket;
+  rtp: MediaSocket;
+  rtcp: MediaSocket;
   latch: RtpLatch;
   sender: RtpSender;
   stats: MediaSessionStats;
@@ -133,23 +133,19 @@ export class SessionRtcp {
     const port = m.rtcpMux ? latch.port : latch.rtcpPort;
     const addr = m.rtcpMux ? latch.address : latch.rtcpAddress;
     if (port === 0) return;
-    try {
-      if (m.rtcpMux && latch.connected) sock.send(buf, 0, o);
-      else sock.send(buf, 0, o, port, addr);
-      p.stats.rtcpSent++;
-    } catch (err) {
-      p.stats.sendErrors++;
-      p.log.debug({ err }, 'RTCP send failed');
-    }
+    // Send failures reach the session's socket error handler (counted as sendErrors).
+    if (m.rtcpMux && latch.connected) sock.send(buf, 0, o);
+    else sock.sendTo(buf, 0, o, port, addr);
+    p.stats.rtcpSent++;
   }
 
   /**
    * A received datagram (`muxed`: it came on the RTP socket). Returns the 'rtcp' event data, or
    * null when it is not valid RTCP (counted as malformed).
    */
-  receive(msg: Buffer, rinfo: RemoteInfo, muxed: boolean): RtcpReport | null {
+  receive(msg: Buffer, length: number, rinfo: DatagramSource, muxed: boolean): RtcpReport | null {
     const p = this.#p;
-    const packets = parseRtcp(msg, msg.length);
+    const packets = parseRtcp(msg, length);
     if (!packets) {
       p.stats.malformed++;
       return null;

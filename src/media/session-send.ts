@@ -6,13 +6,13 @@
 // header and sends to the RtpLatch's destination.
 //
 // Hot path: every method allocates nothing (one send buffer, a reused header object, a cached
-// view per packet length for the connected socket).
-import type { Socket } from 'node:dgram';
+// the socket copies the packet before send returns).
 import type { Logger } from '../lib/log.js';
 import { writeRtpHeader, type RtpHeaderInit } from './rtp.js';
 import type { RtpLatch } from './session-latch.js';
 import type { MediaSessionStats } from './session-types.js';
 import type { Codec, RtpEventPacket, RtpEventSource } from './types.js';
+import type { MediaSocket } from './udp.js';
 
 /** Largest datagram we accept/produce. */
 export const MAX_PACKET = 1500;
@@ -30,7 +30,7 @@ export function random32(): number {
 }
 
 export class RtpSender {
-  readonly #rtp: Socket;
+  readonly #rtp: MediaSocket;
   readonly #latch: RtpLatch;
   readonly #stats: MediaSessionStats;
   readonly #log: Logger;
@@ -50,11 +50,10 @@ export class RtpSender {
   #lastRtpSentMs = 0;
   readonly #buf = Buffer.alloc(MAX_PACKET);
   readonly #payload = this.#buf.subarray(RTP_HEADER);
-  #view = this.#buf.subarray(0, 0);
   readonly #header: RtpHeaderInit = { marker: false, payloadType: 0, sequence: 0, timestamp: 0, ssrc: 0 };
   readonly #eventPacket: RtpEventPacket = { payload: this.#buf.subarray(RTP_HEADER, RTP_HEADER + MAX_EVENT_PAYLOAD), length: 0, marker: false, timestamp: 0 };
 
-  constructor(rtp: Socket, latch: RtpLatch, stats: MediaSessionStats, log: Logger, ssrc: number) {
+  constructor(rtp: MediaSocket, latch: RtpLatch, stats: MediaSessionStats, log: Logger, ssrc: number) {
     this.#rtp = rtp;
     this.#latch = latch;
     this.#stats = stats;
@@ -161,13 +160,8 @@ export class RtpSender {
     this.#seq = (this.#seq + 1) & 0xffff;
     const len = RTP_HEADER + payloadLength;
     const latch = this.#latch;
-    if (latch.connected) {
-      // A view per length, reused (G.711 packets are all one length): dgram then sends it as is
-      // instead of allocating a slice of the buffer per packet.
-      let v = this.#view;
-      if (v.length !== len) this.#view = v = this.#buf.subarray(0, len);
-      this.#rtp.send(v);
-    } else this.#rtp.send(this.#buf, 0, len, latch.port, latch.address);
+    if (latch.connected) this.#rtp.send(this.#buf, 0, len);
+    else this.#rtp.sendTo(this.#buf, 0, len, latch.port, latch.address);
     this.#stats.rtpSent++;
     this.#stats.octetsSent += payloadLength;
     this.#packetCount++;

@@ -78,6 +78,13 @@ function analyse(samples: number[], n = 4000): { hz: number; rms: number } {
   return { hz: (crossings / 2) * (8000 / s.length), rms: Math.sqrt(sum / s.length) };
 }
 
+function bindUdp(s: Socket, port: number): Promise<void> {
+  return new Promise((res, rej) => {
+    s.once('error', rej);
+    s.bind(port, '127.0.0.1', () => res());
+  });
+}
+
 function rawSocket(): Promise<Socket> {
   const s = createSocket('udp4');
   sockets.push(s);
@@ -311,16 +318,16 @@ describe('MediaSession RTCP', () => {
 
   it('reports loss and jitter plausibly when packets are dropped on purpose', async () => {
     const b = await session({ rtcpIntervalMs: 400, sendSilence: false });
-    // A raw peer: RTP on an even port, its RTCP on the next (RFC 3550 §11).
-    const peerAlloc = new PortAllocator(BASE + 30, BASE + 39, { address: '127.0.0.1' });
-    const pair = await peerAlloc.allocate();
+    // A raw peer, its RTCP port named by a=rtcp (RFC 3605).
+    const pair = { rtp: createSocket('udp4'), rtcp: createSocket('udp4') };
+    await Promise.all([bindUdp(pair.rtp, 0), bindUdp(pair.rtcp, 0)]);
     const rtcpIn: RtcpPacket[][] = [];
     pair.rtcp.on('message', (m) => {
       const p = parseRtcp(m, m.length);
       if (p) rtcpIn.push(p);
     });
     try {
-      b.answer(peerSdp(pair.port));
+      b.answer(peerSdp(pair.rtp.address().port, '0 101', `a=rtcp:${pair.rtcp.address().port}\r\n`));
       // 100 packets, every 10th dropped, with up to 4 ms of send jitter.
       await sendRaw(pair.rtp, b.port, { count: 100, drop: (i) => i % 10 === 5, jitterMs: 4 });
       const n = rtcpIn.length;
@@ -340,7 +347,8 @@ describe('MediaSession RTCP', () => {
       expect(Math.max(...fractions)).toBeGreaterThan(10);
       expect(Math.max(...fractions)).toBeLessThan(80);
     } finally {
-      peerAlloc.releaseAll();
+      pair.rtp.close();
+      pair.rtcp.close();
     }
   });
 });

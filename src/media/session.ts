@@ -10,13 +10,13 @@
 // changes reset the jitter buffer and the RTCP statistics, listeners (bridge pass-through, RFC
 // 4733 receiver) see each accepted packet as views.
 // Hot path: the tick and the packet handler allocate nothing of their own (reused header,
-// buffers and scratch frames; no closures per packet). Node's dgram still wraps each received
-// datagram in a Buffer.
+// buffers and scratch frames, a cached payload view; no closures per packet). With the native
+// socket (udp-native.ts) a received datagram is not wrapped either; Node's dgram (the fallback)
+// still allocates a Buffer per datagram.
 // Parts (owned by the session, each in its own file): public types (session-types.ts), the
 // symmetric-RTP latch and connected socket (session-latch.ts), the RTP send state
 // (session-send.ts), RTCP reports and receive statistics (session-rtcp.ts), audio taps and RTP
 // listeners (session-taps.ts), DTMF (session-dtmf.ts), prompts and recording (session-playback.ts).
-import type { Socket, RemoteInfo } from 'node:dgram';
 import { InvalidStateError } from '../lib/errors.js';
 import { moduleLogger, type Logger } from '../lib/log.js';
 import { sharedMediaClock, type MediaClock, type MediaTickListener } from '../lib/media-clock.js';
@@ -36,6 +36,7 @@ import { createMediaSessionStats, type MediaSessionEvents, type MediaSessionOpti
 import type { Player } from './player.js';
 import type { PortAllocator } from './ports.js';
 import type { Recorder } from './recorder.js';
+import type { DatagramSource, MediaSocket, MediaSocketHandlers } from './udp.js';
 import { FRAME_SAMPLES, type AudioSource, type AudioTap, type Codec, type DtmfEvent, type RtpEventSource, type RtpListener, type TapDirection } from './types.js';
 
 export { RTCP_INTERVAL_MS, type MediaSessionEvents, type MediaSessionOptions, type MediaSessionStats, type RtcpReport } from './session-types.js';
@@ -49,8 +50,8 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
 
   readonly #allocator: PortAllocator;
   readonly #clock: MediaClock;
-  readonly #rtpSocket: Socket;
-  readonly #rtcpSocket: Socket;
+  readonly #rtpSocket: MediaSocket;
+  readonly #rtcpSocket: MediaSocket;
   readonly #log: Logger;
   readonly #opts: MediaSessionOptions;
   readonly #origin = new SdpOriginState();
@@ -80,6 +81,9 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
 
   // Receive state
   readonly #rxHeader: RtpHeader = createRtpHeader();
+  /** The last payload view handed on, reused while buffer, offset and length repeat (native sockets). */
+  #rxPayload: Uint8Array = new Uint8Array(0);
+  #rxPayloadOf: Uint8Array | null = null;
   #lastRxMs = 0;
   #inactiveFired = false;
 
@@ -89,28 +93,34 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
   #playback: SessionPlayback | null = null;
 
   // Socket handlers never throw: a bug or hostile packet becomes a counter and a log line.
-  readonly #onRtpMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
-    try {
-      this.#receiveRtp(msg, rinfo);
-    } catch (err) {
-      this.#handlerError(err);
-    }
+  readonly #rtpHandlers: MediaSocketHandlers = {
+    datagram: (msg: Buffer, len: number, from: DatagramSource): void => {
+      try {
+        this.#receiveRtp(msg, len, from);
+      } catch (err) {
+        this.#handlerError(err);
+      }
+    },
+    error: (err: Error): void => this.#onSocketError(err),
   };
-  readonly #onRtcpMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
-    try {
-      this.#receiveRtcp(msg, rinfo, false);
-    } catch (err) {
-      this.#handlerError(err);
-    }
+  readonly #rtcpHandlers: MediaSocketHandlers = {
+    datagram: (msg: Buffer, len: number, from: DatagramSource): void => {
+      try {
+        this.#receiveRtcp(msg, len, from, false);
+      } catch (err) {
+        this.#handlerError(err);
+      }
+    },
+    error: (err: Error): void => this.#onSocketError(err),
   };
   #handlerError(err: unknown): void {
     this.stats.malformed++;
     this.#log.error({ err }, 'media packet handler threw; packet dropped');
   }
-  readonly #onSocketError = (err: Error): void => {
+  #onSocketError(err: Error): void {
     this.stats.sendErrors++;
     this.#log.debug({ err: err.message }, 'media socket error');
-  };
+  }
 
   /** Allocates a port pair and joins the media clock. */
   static async create(opts: MediaSessionOptions): Promise<MediaSession> {
@@ -118,7 +128,7 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     return new MediaSession(opts, pair.port, pair.rtp, pair.rtcp);
   }
 
-  private constructor(opts: MediaSessionOptions, port: number, rtp: Socket, rtcp: Socket) {
+  private constructor(opts: MediaSessionOptions, port: number, rtp: MediaSocket, rtcp: MediaSocket) {
     const log = opts.logger ?? moduleLogger('media.session');
     super(log);
     this.#log = log.child({ rtpPort: port });
@@ -143,15 +153,13 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
       ptime: 20,
       direction: 'sendrecv',
     };
-    this.#latch = new RtpLatch(rtp, this.stats, this.#log, opts);
+    this.#latch = new RtpLatch(rtp, this.stats, opts);
     this.#sender = new RtpSender(rtp, this.#latch, this.stats, this.#log, this.ssrc);
     const cname = Buffer.from(opts.cname ?? `${random32().toString(16)}@${this.address}`);
     this.#rtcp = new SessionRtcp({ rtp, rtcp, latch: this.#latch, sender: this.#sender, stats: this.stats, log: this.#log, ssrc: this.ssrc, cname, opts });
     this.#taps = new SessionTaps(this.stats, this.#log);
-    rtp.on('message', this.#onRtpMessage);
-    rtcp.on('message', this.#onRtcpMessage);
-    rtp.on('error', this.#onSocketError);
-    rtcp.on('error', this.#onSocketError);
+    rtp.setHandlers(this.#rtpHandlers);
+    rtcp.setHandlers(this.#rtcpHandlers);
     this.#removeTick = this.#clock.add(this);
   }
 
@@ -502,11 +510,10 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
 
   // ——— receive ———
 
-  #receiveRtp(msg: Buffer, rinfo: RemoteInfo): void {
+  #receiveRtp(msg: Buffer, len: number, rinfo: DatagramSource): void {
     if (this.#closed) return;
-    const len = msg.length;
     if (looksLikeRtcp(msg, len)) {
-      this.#receiveRtcp(msg, rinfo, true);
+      this.#receiveRtcp(msg, len, rinfo, true);
       return;
     }
     const h = this.#rxHeader;
@@ -540,16 +547,24 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     this.#lastRxMs = now;
     this.#inactiveFired = false;
     rtcp.onRtp(h.sequence, h.timestamp, now);
-    const payload = msg.subarray(h.payloadOffset, h.payloadOffset + h.payloadLength);
+    const payload = this.#payloadView(msg, h.payloadOffset, h.payloadLength);
     if (isAudio) {
       if (this.#taps.inboundActive) this.#jitter!.push(h, payload, now);
     } else if (!isEvent) this.stats.unknownPayloadType++;
     this.#taps.dispatchRtp(h, payload, now);
   }
 
-  #receiveRtcp(msg: Buffer, rinfo: RemoteInfo, muxed: boolean): void {
+  /** A view of the payload; the same one while buffer, offset and length repeat (a native socket's buffer). */
+  #payloadView(msg: Buffer, offset: number, length: number): Uint8Array {
+    const v = this.#rxPayload;
+    if (this.#rxPayloadOf === msg && v.byteOffset === msg.byteOffset + offset && v.length === length) return v;
+    this.#rxPayloadOf = msg;
+    return (this.#rxPayload = msg.subarray(offset, offset + length));
+  }
+
+  #receiveRtcp(msg: Buffer, len: number, rinfo: DatagramSource, muxed: boolean): void {
     if (this.#closed) return;
-    const report = this.#rtcp.receive(msg, rinfo, muxed);
+    const report = this.#rtcp.receive(msg, len, rinfo, muxed);
     if (report) this.safeEmit('rtcp', report);
   }
 
@@ -574,9 +589,8 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     this.#latch.close();
     this.#removeTick?.();
     this.#removeTick = null;
-    this.#rtpSocket.off('message', this.#onRtpMessage);
-    this.#rtcpSocket.off('message', this.#onRtcpMessage);
-    // Keep the error listeners: a late ICMP error must not crash the process.
+    this.#rtpSocket.setHandlers(null);
+    this.#rtcpSocket.setHandlers(null);
     this.#allocator.release(this.port);
     this.#codec?.close();
     this.#codec = null;
