@@ -64,6 +64,8 @@ export class SessionDtmf implements AudioTap, RtpListener {
   #pt = -1;
   readonly #events: DtmfEventQueue;
   readonly #tones = new DtmfToneQueue();
+  /** Tones are queued or playing (kept here: the tick asks every 20 ms, the queue is three objects away). */
+  #mixing = false;
   readonly #undo: (() => void)[] = [];
   #closed = false;
 
@@ -162,6 +164,7 @@ export class SessionDtmf implements AudioTap, RtpListener {
       this.#events.clear();
     }
     this.#tones.enqueue(list);
+    this.#mixing = true;
     this.stats.sentInband += list.length;
     return 'inband';
   }
@@ -170,16 +173,20 @@ export class SessionDtmf implements AudioTap, RtpListener {
   cancelSend(): void {
     this.#events.clear();
     this.#tones.clear();
+    this.#mixing = false;
   }
 
   /** In-band tones are queued or playing: the next ticks' audio must go through mixOutbound. */
   get mixingOutbound(): boolean {
-    return this.#tones.pending > 0;
+    return this.#mixing;
   }
 
   /** Called by the session's tick after the audio source: writes in-band tones; true when it did. */
   mixOutbound(frame: Int16Array): boolean {
-    return this.#tones.mixInto(frame);
+    if (!this.#mixing) return false;
+    const wrote = this.#tones.mixInto(frame);
+    if (!wrote && this.#tones.pending === 0) this.#mixing = false;
+    return wrote;
   }
 
   /** End of the session: reports held digits (through notifyDtmf) and detaches. Idempotent. */

@@ -19,6 +19,12 @@ export class FadeConcealer {
   /** Remembers a good frame (copies up to 160 samples of `src` from `from`) and resets the fade. */
   remember(src: Int16Array, from: number, n: number): void {
     const m = n < FRAME_SAMPLES ? n : FRAME_SAMPLES;
+    if (m === FRAME_SAMPLES && from === 0 && src.length === FRAME_SAMPLES) {
+      // The common case (a 20 ms frame decoded straight into a frame buffer): one memcpy.
+      this.#last.set(src);
+      this.#lost = 0;
+      return;
+    }
     for (let i = 0; i < m; i++) this.#last[i] = src[from + i];
     for (let i = m; i < FRAME_SAMPLES; i++) this.#last[i] = 0;
     this.#lost = 0;

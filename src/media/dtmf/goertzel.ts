@@ -97,7 +97,9 @@ export class GoertzelDetector {
   #sumSq = 0;
   #sumSqFirstHalf = 0;
   #blockStartMs = 0;
-  readonly #hist = new Float32Array(HIST); // previous block, then current block
+  // Previous block, then current block, as the frame's int16 samples (scaled to ±1 where read):
+  // half the memory of floats, and the history is written every frame of every session.
+  readonly #hist = new Int16Array(HIST);
 
   // Block-level state machine.
   #state: GoertzelState = 'idle';
@@ -161,14 +163,15 @@ export class GoertzelDetector {
     this.#candHits = 0;
   }
 
-  /** Copies frame[from, to) into the block history (scaled to ±1) and accumulates the block energy. */
+  /** Copies frame[from, to) into the block history and accumulates the block energy (scaled to ±1). */
   #run(frame: Int16Array, from: number, to: number): void {
     const hist = this.#hist;
     let sq = this.#sumSq;
     let h = BLOCK + this.#pos;
     for (let k = from; k < to; k++) {
-      const x = frame[k] * (1 / 32768);
-      hist[h++] = x; // exact in float32: k / 2^15 needs 15 bits of mantissa
+      const v = frame[k];
+      hist[h++] = v;
+      const x = v * (1 / 32768);
       sq += x * x;
     }
     this.#sumSq = sq;
@@ -185,7 +188,7 @@ export class GoertzelDetector {
     let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
     let b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0, b7 = 0;
     for (let k = BLOCK; k < HIST; k++) {
-      const x = hist[k];
+      const x = hist[k] * (1 / 32768);
       let t: number;
       t = x + c0 * a0 - b0; b0 = a0; a0 = t;
       t = x + c1 * a1 - b1; b1 = a1; a1 = t;
@@ -272,8 +275,8 @@ export class GoertzelDetector {
     const ks = KSIN[k];
     let r1 = 0, i1 = 0, r2 = 0, i2 = 0;
     for (let n = 0; n < WIN; n++) {
-      const x1 = h[n];
-      const x2 = h[n + HALF];
+      const x1 = h[n] * (1 / 32768);
+      const x2 = h[n + HALF] * (1 / 32768);
       const c = kc[n];
       const s = ks[n];
       r1 += x1 * c;
