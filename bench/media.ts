@@ -38,7 +38,7 @@
 // Both processes run at nice −10 (and their CFS autogroup too) when permitted: MEDIA_NICE=0 off.
 // Knobs for experiments: MEDIA_IO=dgram, MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_SLOTS,
 // MEDIA_GAPS=1 (longest silences in the server's packet handling), MEDIA_LOADGEN_SPIN=1, MEDIA_LEGACY=1 (sessions unconnected, in-band DTMF always on: the
-// old behaviour, for A/B), MEDIA_CAPTURE=0, MEDIA_CAPTURE_DIR, MEDIA_CONTINUE=1, MEDIA_PROBE=1, MEDIA_SKIP_CODEC/RECORDING=1.
+// old behaviour, for A/B), MEDIA_CAPTURE=0, MEDIA_CAPTURE_DIR, MEDIA_CONTINUE=1, MEDIA_PROBE=1, MEDIA_SKIP_CODEC/PAIRS/RECORDING=1.
 // Resources: RTP ports 20000–31999 (6,000 sessions, 2 ports each); ~2 fds per server session
 // (+1 per recording) and 1 per phone in the load generator — `ulimit -n` is 20000 here, enough
 // for every step (2,000 pairs would need ~6,000 in the server).
@@ -68,6 +68,8 @@ const PAIR_STEPS = (process.env.MEDIA_PAIR_STEPS ?? '25,50,125,190,250,315,375,5
 /** Skip scenario (c) (profiling runs). */
 const SKIP_CODEC = process.env.MEDIA_SKIP_CODEC === '1';
 const SKIP_RECORDING = process.env.MEDIA_SKIP_RECORDING === '1';
+/** Skip the bridges without recording (profiling the recording scenario). */
+const SKIP_PAIRS = process.env.MEDIA_SKIP_PAIRS === '1';
 /** MEDIA_CONTINUE=1 (experiments): run every step even after one failed; the figure is still the last N before the first failure. */
 const CONTINUE = process.env.MEDIA_CONTINUE === '1';
 /** Attempts per step: a step fails only if every attempt fails (other tenants' bursts on a shared machine). */
@@ -576,7 +578,7 @@ async function main(): Promise<void> {
   log(`load generator: ${lg.name === 'c' ? 'C (bench/support/media-phones.c: one socket, sendmmsg/recvmmsg)' : 'Node (bench/support/media-loadgen.ts)'}`);
   try {
     const play = await ramp(lg, 'play sessions', 'play', PLAY_STEPS, false, promptPath, cache);
-    const pairs = await ramp(lg, 'bridged pairs', 'bridge', PAIR_STEPS, false, promptPath, cache);
+    const pairs = SKIP_PAIRS ? 0 : await ramp(lg, 'bridged pairs', 'bridge', PAIR_STEPS, false, promptPath, cache);
     const pairsRec = SKIP_RECORDING ? 0 : await ramp(lg, 'bridged pairs + recording', 'bridge', PAIR_STEPS, true, promptPath, cache);
     log(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
     log(`figure play_sessions ${play}`);

@@ -13,6 +13,7 @@
 // close() leaves sizes 0; `repairWav` / `repairRecordings` (recorder-repair.ts) fix them from
 // the file length at the next start, and the WAV reader already tolerates such files.
 import { open, type FileHandle } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import { InvalidStateError } from '../lib/errors.js';
 import { INTERNAL_RATE } from './codec/types.js';
 import { WAV_PCM_HEADER, writeWavHeader } from './recorder-header.js';
@@ -49,11 +50,14 @@ export interface RecorderStats {
 
 interface Chunk {
   buf: Buffer;
+  /** The same bytes as samples in host order (WAV's little-endian; swapped before writing on a big-endian host). */
+  samples: Int16Array;
   len: number;
 }
 
 /** Largest data chunk a RIFF file can describe. */
 const MAX_DATA_BYTES = 0xffffffff - WAV_PCM_HEADER;
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 export class Recorder {
   readonly path: string;
@@ -84,7 +88,10 @@ export class Recorder {
     this.path = path;
     this.#fh = fh;
     this.channels = channels;
-    for (let i = 0; i < poolSize; i++) this.#free.push({ buf: Buffer.alloc(chunkBytes), len: 0 });
+    for (let i = 0; i < poolSize; i++) {
+      const buf = Buffer.alloc(chunkBytes);
+      this.#free.push({ buf, samples: new Int16Array(buf.buffer, buf.byteOffset, buf.length >> 1), len: 0 });
+    }
     this.#cur = this.#free.pop();
     const frameBytes = 2 * channels;
     const frames = chunkBytes / frameBytes;
@@ -140,31 +147,44 @@ export class Recorder {
     const n = left.length;
     this.stats.frames += n;
     if (this.#paused) this.stats.pausedFrames += n;
-    const stereo = this.channels === 2;
-    const rn = right === undefined ? 0 : right.length;
-    for (let i = 0; i < n; i++) {
-      let cur = this.#cur;
+    const frameBytes = 2 * this.channels;
+    let i = 0;
+    while (i < n) {
+      const cur = this.#cur;
       if (cur === undefined || this.#error !== undefined || this.#accepted >= MAX_DATA_BYTES) {
         this.stats.droppedFrames += n - i;
         return;
       }
-      const buf = cur.buf;
-      let p = cur.len;
-      const l = this.#paused ? 0 : left[i];
-      buf.writeInt16LE(l, p);
-      p += 2;
-      if (stereo) {
-        const r = this.#paused || i >= rn ? 0 : right![i];
-        buf.writeInt16LE(r, p);
-        p += 2;
-      }
-      cur.len = p;
-      this.#accepted += stereo ? 4 : 2;
-      if (p >= this.#limit) {
+      // As many samples as fit before the chunk's limit (and the RIFF size limit), in one go.
+      const room = Math.min((this.#limit - cur.len) / frameBytes, Math.ceil((MAX_DATA_BYTES - this.#accepted) / frameBytes));
+      const take = n - i < room ? n - i : room;
+      this.#copy(cur, left, right, i, take);
+      i += take;
+      cur.len += take * frameBytes;
+      this.#accepted += take * frameBytes;
+      if (cur.len >= this.#limit) {
         this.#queue.push(cur);
         this.#cur = this.#free.pop();
-        this.#limit = buf.length;
+        this.#limit = cur.buf.length;
         this.#kick();
+      }
+    }
+  }
+
+  /** Stores samples from..from+count−1 (interleaved when stereo; silence while paused) at the chunk's end. */
+  #copy(cur: Chunk, left: Int16Array, right: Int16Array | undefined, from: number, count: number): void {
+    const samples = cur.samples;
+    const end = from + count;
+    let o = cur.len >> 1;
+    if (this.#paused) {
+      samples.fill(0, o, o + count * this.channels);
+    } else if (this.channels === 1) {
+      for (let i = from; i < end; i++) samples[o++] = left[i]!;
+    } else {
+      const rn = right === undefined ? 0 : right.length;
+      for (let i = from; i < end; i++) {
+        samples[o++] = left[i]!;
+        samples[o++] = i < rn ? right![i]! : 0;
       }
     }
   }
@@ -211,6 +231,7 @@ export class Recorder {
       const c = this.#queue.shift()!;
       try {
         if (this.#error === undefined) {
+          if (!LITTLE_ENDIAN) c.buf.subarray(0, c.len).swap16(); // samples were stored in host order
           const { bytesWritten } = await this.#fh.write(c.buf, 0, c.len, this.#pos);
           this.#pos += bytesWritten;
           this.stats.bytesOnDisk += bytesWritten;
