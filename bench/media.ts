@@ -36,20 +36,21 @@
 // session), RSS and heap per session, clock lateness, load-generator CPU, whole-machine CPU.
 // Ends with exactly the five `figure` lines.
 // Both processes run at nice −10 (and their CFS autogroup too) when permitted: MEDIA_NICE=0 off.
-// Knobs for experiments: MEDIA_IO=dgram, MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_SLOTS,
+// Knobs for experiments: MEDIA_IO=dgram, SWITCHBOARD_RTP_IO_THREAD=off|recv|all, MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_SLOTS,
 // MEDIA_GAPS=1 (longest silences in the server's packet handling), MEDIA_LOADGEN_SPIN=1, MEDIA_LEGACY=1 (sessions unconnected, in-band DTMF always on: the
 // old behaviour, for A/B), MEDIA_CAPTURE=0, MEDIA_CAPTURE_DIR, MEDIA_CONTINUE=1, MEDIA_PROBE=1, MEDIA_SKIP_CODEC/PAIRS/RECORDING=1.
 // Resources: RTP ports 20000–31999 (6,000 sessions, 2 ports each); ~2 fds per server session
 // (+1 per recording) and 1 per phone in the load generator — `ulimit -n` is 20000 here, enough
 // for every step (2,000 pairs would need ~6,000 in the server).
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PortAllocator } from '../src/media/ports.js';
+import { nativeIoMode } from '../src/media/udp-native.js';
 import { PromptCache } from '../src/media/prompts.js';
 import { writeWav } from '../src/media/wav.js';
 import type { FromLoadgen, LoadKind, LoadReport, ToLoadgen } from './support/media-protocol.js';
@@ -96,7 +97,9 @@ const NICE = Number(process.env.MEDIA_NICE ?? -10);
 function prioritise(pid: number): boolean {
   if (NICE === 0) return false;
   try {
-    setPriority(pid, NICE);
+    // Every thread: on Linux a nice value belongs to a thread, and the server's threads (the
+    // rtp-io add-on's I/O thread, libuv's pool) exist already.
+    for (const tid of threadsOf(pid)) setPriority(tid, NICE);
   } catch {
     return false; // not permitted: run at normal priority
   }
@@ -108,6 +111,14 @@ function prioritise(pid: number): boolean {
     // no autogroups (or not permitted): the per-process nice is all there is
   }
   return true;
+}
+
+function threadsOf(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map(Number);
+  } catch {
+    return [pid];
+  }
 }
 
 function pin(pid: number, cpu: number): boolean {
@@ -554,7 +565,7 @@ async function ramp(lg: LoadgenProcess, label: string, kind: LoadKind, steps: nu
 
 async function main(): Promise<void> {
   tmp = mkdtempSync(join(tmpdir(), 'bench-media-'));
-  log(`media bench: ${process.version}, pid ${process.pid}, RTP ports ${allocator.min}-${allocator.max} (${allocator.capacity} sessions), ${allocator.io} sockets`);
+  log(`media bench: ${process.version}, pid ${process.pid}, RTP ports ${allocator.min}-${allocator.max} (${allocator.capacity} sessions), ${allocator.io} sockets${allocator.io === 'native' ? ` (I/O thread: ${nativeIoMode()})` : ''}`);
   const g711 = SKIP_CODEC ? 0 : figureOf('media-codec.ts', 'g711_samples_per_s', { BENCH_MS: '1000' });
   const goertzel = SKIP_CODEC ? 0 : figureOf('media-goertzel.ts', 'goertzel_samples_per_s');
 

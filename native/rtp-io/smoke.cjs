@@ -3,8 +3,15 @@
 // Exercises every exported function over loopback (127.0.0.1 and ::1) against
 // plain node:dgram peers, prints OK/FAIL per check, exits 1 on any failure.
 // Run after `npm run build:native`:   node native/rtp-io/smoke.cjs
+// Threaded mode (init(..., { thread: true })):  RTP_IO_THREAD=1 node native/rtp-io/smoke.cjs
+// runs the same checks (adapted where the mode is inherently different: sends
+// are queued and leave at the end of the JS turn) plus thread-only ones.
+// Threaded mode with sends on the JS thread (init(..., { thread: true, sendOnThread: false })):
+//   RTP_IO_THREAD=1 RTP_IO_SEND_ON_THREAD=0 node native/rtp-io/smoke.cjs
+// the I/O thread only receives (receive checks as in threaded mode), sends are
+// synchronous syscalls on the JS thread (send checks as in poll mode).
 // Some checks run short child processes of this same file (`--child <mode>`)
-// because they are about how the process exits.
+// because they are about how the process exits; they inherit the mode (env).
 
 const path = require('node:path');
 const dgram = require('node:dgram');
@@ -14,6 +21,12 @@ const { Worker } = require('node:worker_threads');
 
 const ADDON = path.join(__dirname, 'build', 'Release', 'rtp_io.node');
 const E = os.constants.errno;
+// RECV_THREAD: an I/O thread exists (recv ring, async delivery, fd close deferred to the thread).
+// SEND_QUEUED: sends go through the send ring to that thread (else: synchronous, as in poll mode).
+const RECV_THREAD = process.env.RTP_IO_THREAD === '1';
+const SEND_QUEUED = RECV_THREAD && process.env.RTP_IO_SEND_ON_THREAD !== '0';
+const INIT_OPTS = !RECV_THREAD ? undefined : SEND_QUEUED ? { thread: true } : { thread: true, sendOnThread: false };
+const MODE = !RECV_THREAD ? 'poll' : SEND_QUEUED ? 'threaded' : 'threaded, sends on the JS thread';
 
 // ---------------------------------------------------------------------------
 
@@ -110,15 +123,21 @@ const closeSock = (s) => new Promise((r) => s.close(r));
 
 async function main() {
   rtp = require(ADDON);
+  console.log(`mode: ${MODE}${INIT_OPTS ? ` (init options ${JSON.stringify(INIT_OPTS)})` : ''}`);
 
   // --- API misuse -----------------------------------------------------------
   check('openCount() before init() throws', throwsAny(() => rtp.openCount()));
   check('init(Uint32Array) throws TypeError', throwsType(() => rtp.init(new Uint32Array(8), () => {})));
   check('init(Int32Array(2)) throws TypeError', throwsType(() => rtp.init(new Int32Array(2), () => {})));
   check('init(meta, non-function) throws TypeError', throwsType(() => rtp.init(meta, 5)));
-  rtp.init(meta, onBatch);
+  check('init(meta, fn, 5) throws TypeError', throwsType(() => rtp.init(meta, () => {}, 5)));
+  check('init(meta, fn, {thread: "yes"}) throws TypeError', throwsType(() => rtp.init(meta, () => {}, { thread: 'yes' })));
+  check('init(meta, fn, {thread: true, sendOnThread: "no"}) throws TypeError',
+    throwsType(() => rtp.init(meta, () => {}, { thread: true, sendOnThread: 'no' })));
+  rtp.init(meta, onBatch, INIT_OPTS);
   check('init() succeeds', true);
-  check('second init() throws', throwsAny(() => rtp.init(meta, onBatch)));
+  check('second init() throws', throwsAny(() => rtp.init(meta, onBatch, INIT_OPTS)));
+  check(`stats().threaded is ${RECV_THREAD}`, rtp.stats().threaded === RECV_THREAD);
   check('openCount() is 0 after init', rtp.openCount() === 0);
 
   const b = Buffer.alloc(16);
@@ -144,12 +163,20 @@ async function main() {
   await exceptionTest();
   await manySockets(500);
   await workerTest();
+  await exitAfterSendTest();
+  if (RECV_THREAD) await threadTests();
   await timing();
 
   const st = rtp.stats();
-  check('stats() has numeric batches/datagrams/rounds/recvErrors',
-    ['batches', 'datagrams', 'rounds', 'recvErrors'].every((k) => typeof st[k] === 'number'), JSON.stringify(st));
+  const keys = ['batches', 'datagrams', 'rounds', 'recvErrors', 'sendQueued', 'sendErrors', 'sendRingFull', 'recvRingFull', 'wakeups', 'asyncCallbacks'];
+  check(`stats() has numeric ${keys.join('/')}`, keys.every((k) => typeof st[k] === 'number'), JSON.stringify(st));
   check('stats().batches matches onBatch calls', st.batches === batchesSeen, `${st.batches} vs ${batchesSeen}`);
+  if (RECV_THREAD && !SEND_QUEUED) {
+    // (the send ring still carries CLOSE commands, so sendRingBytes may be nonzero here)
+    check('js-sends: no send of the whole run went through the send ring or the I/O thread',
+      st.sendQueued === 0 && st.sent === 0 && st.sendRingFull === 0 && st.sendErrors === 0 && st.sendDropped === 0,
+      `sendQueued=${st.sendQueued} sent=${st.sent} sendRingFull=${st.sendRingFull} sendErrors=${st.sendErrors}`);
+  }
 
   childTests();
 
@@ -440,6 +467,311 @@ async function workerTest() {
   check('worker thread: init() and calls throw (single env only)', res.init === 'threw' && res.openCount === 'threw', JSON.stringify(res));
 }
 
+// A datagram sent right before process.exit() in the same JS turn still leaves (threaded mode:
+// exit() skips the env cleanup hook; an atexit handler lets the I/O thread drain the send ring;
+// with sends on the JS thread it left synchronously, as in poll mode).
+async function exitAfterSendTest() {
+  const P = await peer('udp4', '127.0.0.1');
+  const r = spawnSync(process.execPath, [__filename, '--child', 'exit-after-send', String(P.address().port)], { timeout: 10000, encoding: 'utf8' });
+  const got = await until(() => P.msgs.some((m) => m.msg.toString() === 'exit-words'), 2000);
+  check('child: a datagram sent right before process.exit() is delivered', r.status === 0 && got,
+    `status=${r.status} signal=${r.signal} received=${got} err=${r.stderr.trim()}`);
+  await closeSock(P);
+}
+
+// --- threaded modes only (an I/O thread exists) ----------------------------
+// Blocks under `if (SEND_QUEUED)` are about sends going through the send ring; their
+// counterparts under `else` (named "js-sends:") check that with sendOnThread: false the I/O
+// thread only receives and sends behave as in poll mode.
+
+const fs = require('node:fs');
+const fdCount = () => fs.readdirSync('/proc/self/fd').length;
+const ringsIdle = () => {
+  const st = rtp.stats();
+  return st.sendRingBytes === 0 && st.recvRingBytes === 0;
+};
+
+async function threadTests() {
+  const addr = '127.0.0.1';
+  const comms = fs.readdirSync('/proc/self/task').map((tid) => {
+    try {
+      return fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+    } catch {
+      return '';
+    }
+  });
+  check('thread: an I/O thread named "rtp-io" runs', comms.filter((c) => c === 'rtp-io').length === 1, comms.join(','));
+  const fd0 = fdCount();
+
+  // 1,000 datagrams queued in one JS turn (10 senders x 100) arrive complete and in order per socket.
+  {
+    const snd = [];
+    const rcv = [];
+    for (let i = 0; i < 10; i++) {
+      snd.push(openRtp(false, addr));
+      rcv.push(openRtp(false, addr));
+    }
+    const rports = rcv.map((id) => rtp.localPort(id));
+    const sports = snd.map((id) => rtp.localPort(id));
+    const pkt = Buffer.alloc(8);
+    let queued = 0;
+    for (let k = 0; k < 100; k++) {
+      for (let i = 0; i < 10; i++) {
+        pkt.writeUInt32BE(i, 0);
+        pkt.writeUInt32BE(k, 4);
+        if (rtp.sendTo(snd[i], pkt, 0, 8, rports[i], addr) === 8) queued++;
+      }
+    }
+    check(`thread: 1,000 sendTo() in one JS turn all ${SEND_QUEUED ? 'queued' : 'sent synchronously'} (returned 8)`, queued === 1000, `queued=${queued}`);
+    const all = await until(() => rcv.every((id) => recs.get(id).length >= 100), 5000);
+    const inOrder = rcv.every((id, i) => {
+      const r = recs.get(id);
+      return r.length === 100 && r.every((x, k) => x.len === 8 && x.data.readUInt32BE(0) === i && x.data.readUInt32BE(4) === k && x.port === sports[i]);
+    });
+    check('thread: all 1,000 arrive, in order per socket, from the right source port', all && inOrder,
+      rcv.map((id) => recs.get(id).length).join(','));
+    for (const id of [...snd, ...rcv]) closeRtp(id);
+  }
+
+  // close() right after send(): the queued packets still leave, through the old socket (checked
+  // by source port), and a socket opened right after never carries the old stream. Rounds vary:
+  // all in one turn; the new socket opened only once the I/O thread has closed the old fd (so the
+  // kernel hands out the same fd number again); closes spread over turns.
+  // (Sends on the JS thread: the packets left before close() returned; the fd close is still
+  // deferred to the I/O thread, so the same expectations hold.)
+  {
+    const P = await peer('udp4', addr);
+    const Q = await peer('udp4', addr);
+    const ROUNDS = 200;
+    const oldSent = [];
+    const newSent = [];
+    let allQueued = true;
+    const q = (id, text, list) => {
+      const m = Buffer.from(text);
+      if (rtp.send(id, m, 0, m.length) !== m.length) allQueued = false;
+      list.push(`${text}@${rtp.localPort(id)}`);
+    };
+    for (let r = 0; r < ROUNDS; r++) {
+      const a = openRtp(false, addr);
+      rtp.connect(a, P.address().port, addr);
+      for (let k = 0; k < 3; k++) q(a, `old-${r}-${k}`, oldSent);
+      const fds = fdCount();
+      closeRtp(a);
+      if (r % 4 === 3) await until(() => fdCount() < fds, 1000); // the I/O thread closed a's fd
+      const b = openRtp(false, addr);
+      rtp.connect(b, Q.address().port, addr);
+      q(b, `new-${r}`, newSent);
+      if (r % 4 === 0) closeRtp(b);
+      else {
+        await (r % 4 === 1 ? new Promise(setImmediate) : sleep(1));
+        closeRtp(b);
+      }
+    }
+    await until(() => P.msgs.length >= oldSent.length && Q.msgs.length >= newSent.length, 5000);
+    await sleep(50);
+    const got = (X) => X.msgs.map((m) => `${m.msg}@${m.rinfo.port}`);
+    const pGot = got(P);
+    const qGot = got(Q);
+    check(`thread: close() right after send() still delivers every ${SEND_QUEUED ? 'queued' : 'sent'} packet, from the closed socket's port`,
+      allQueued && same(pGot.slice().sort(), oldSent.slice().sort()), `sent ${oldSent.length}, peer got ${pGot.length}`);
+    check('thread: the socket opened right after a close() never carries the old stream',
+      same(qGot.slice().sort(), newSent.slice().sort()), `peer got ${qGot.length} (${qGot.filter((x) => !x.startsWith('new-')).length} foreign)`);
+    check('thread: no send was dropped for a stale id', rtp.stats().sendDropped === 0);
+    await closeSock(P);
+    await closeSock(Q);
+  }
+
+  // Send ring full: 6 MB queued in one JS turn -> the overflow returns -ENOBUFS (counted), then
+  // the ring drains and sending works again.
+  if (SEND_QUEUED) {
+    const sink = await peer('udp4', addr);
+    const id = openRtp(false, addr);
+    rtp.connect(id, sink.address().port, addr);
+    const big = Buffer.alloc(1000, 0x41);
+    const st0 = rtp.stats();
+    let ok = 0;
+    let nobufs = 0;
+    let other = 0;
+    for (let i = 0; i < 6000; i++) {
+      const r = rtp.send(id, big, 0, big.length);
+      if (r === big.length) ok++;
+      else if (r === -E.ENOBUFS) nobufs++;
+      else other++;
+    }
+    const st1 = rtp.stats();
+    check('thread: 6 MB of sends in one turn -> overflow returns -ENOBUFS', ok > 3000 && nobufs > 0 && other === 0,
+      `ok=${ok} ENOBUFS=${nobufs} other=${other}`);
+    check('thread: stats().sendRingFull counts the -ENOBUFS returns', st1.sendRingFull - st0.sendRingFull === nobufs);
+    check('thread: the full send ring drains', await until(() => rtp.stats().sendRingBytes === 0, 5000));
+    const mk = Buffer.from('after-full');
+    const r = rtp.send(id, mk, 0, mk.length);
+    const got = await until(() => sink.msgs.some((m) => m.msg.toString() === 'after-full'), 3000);
+    check('thread: sending works again after the ring was full', r === mk.length && got, `send=${r}`);
+    closeRtp(id);
+    await closeSock(sink);
+  } else {
+    // Sends on the JS thread: the same 6 MB burst never touches the send ring; every send() is a
+    // synchronous syscall that returns the length (on loopback the receiver drops the excess).
+    const sink = await peer('udp4', addr);
+    const id = openRtp(false, addr);
+    rtp.connect(id, sink.address().port, addr);
+    const big = Buffer.alloc(1000, 0x41);
+    const st0 = rtp.stats();
+    let ok = 0;
+    const other = new Set();
+    for (let i = 0; i < 6000; i++) {
+      const r = rtp.send(id, big, 0, big.length);
+      if (r === big.length) ok++;
+      else other.add(r);
+    }
+    const st1 = rtp.stats();
+    check('js-sends: 6 MB of sends in one turn all return the length at once, the send ring is not used',
+      ok === 6000 && st1.sendQueued === st0.sendQueued && st1.sendRingFull === st0.sendRingFull,
+      `ok=${ok} other=${[...other].join(',')} sendQueued+=${st1.sendQueued - st0.sendQueued} sendRingFull+=${st1.sendRingFull - st0.sendRingFull}`);
+    // let the sink read what its socket kept, then a marker still gets through
+    for (let n = -1, i = 0; n !== sink.msgs.length && i < 100; i++) {
+      n = sink.msgs.length;
+      await sleep(20);
+    }
+    const mk = Buffer.from('after-burst');
+    const r = rtp.send(id, mk, 0, mk.length);
+    const got = await until(() => sink.msgs.some((m) => m.msg.toString() === 'after-burst'), 3000);
+    check('js-sends: sending works after the burst', r === mk.length && got, `send=${r}`);
+    closeRtp(id);
+    await closeSock(sink);
+  }
+
+  // Send errors (ECONNREFUSED after ICMP on a connected socket) of one 50-packet burst: reported
+  // as batch entries, at most one per socket per 100 ms from the send path (a recvmsg() may
+  // pick up one more), the rest only counted.
+  if (SEND_QUEUED) {
+    const gone = await peer('udp4', addr);
+    const gonePort = gone.address().port;
+    await closeSock(gone);
+    const id = openRtp(false, addr);
+    rtp.connect(id, gonePort, addr);
+    const st0 = rtp.stats();
+    const ping = Buffer.from('ping');
+    for (let i = 0; i < 50; i++) rtp.send(id, ping, 0, 4);
+    await until(() => rtp.stats().sendRingBytes === 0);
+    await sleep(50);
+    const st1 = rtp.stats();
+    const errs = recs.get(id).filter((x) => x.len < 0);
+    const sendErrs = st1.sendErrors - st0.sendErrors;
+    const suppressed = st1.sendErrorsSuppressed - st0.sendErrorsSuppressed;
+    check('thread: send errors arrive as batch entries (-ECONNREFUSED)', errs.length >= 1 && errs.every((x) => x.len === -E.ECONNREFUSED),
+      errs.map((x) => x.len).join(','));
+    check('thread: send errors are rate-limited (<= 1 per 100 ms from sends) and all counted',
+      errs.length <= 2 && sendErrs >= 5 && suppressed >= sendErrs - 1, `entries=${errs.length} sendErrors=${sendErrs} suppressed=${suppressed}`);
+    closeRtp(id);
+  } else {
+    // Sends on the JS thread: the error is returned by send() itself, as in poll mode, never
+    // queued and reported later. The I/O thread, woken by EPOLLERR, may take a pending error
+    // first with its recvmsg() (then it is a recv-error batch entry, as in poll mode), so send
+    // in bursts until one send() returns it.
+    const gone = await peer('udp4', addr);
+    const gonePort = gone.address().port;
+    await closeSock(gone);
+    const id = openRtp(false, addr);
+    rtp.connect(id, gonePort, addr);
+    const st0 = rtp.stats();
+    const ping = Buffer.from('ping');
+    const results = [];
+    const got = await until(() => {
+      for (let i = 0; i < 20; i++) {
+        const r = rtp.send(id, ping, 0, 4);
+        results.push(r);
+        if (r === -E.ECONNREFUSED) return true;
+      }
+      return false;
+    }, 5000);
+    await sleep(50); // let any recv-error entry reach JS
+    const st1 = rtp.stats();
+    const odd = results.filter((r) => r !== 4 && r !== -E.ECONNREFUSED);
+    check('js-sends: send() itself returns -ECONNREFUSED (-111) after an ICMP on a connected socket', got && odd.length === 0,
+      `${results.length} sends, last=${results[results.length - 1]}, unexpected=${odd.join(',')}`);
+    const errs = recs.get(id).filter((x) => x.len < 0);
+    check('js-sends: send errors are not queued for the I/O thread (error entries only from recvmsg())',
+      st1.sendErrors === st0.sendErrors && st1.sendQueued === st0.sendQueued &&
+      errs.every((x) => x.len === -E.ECONNREFUSED) && errs.length === st1.recvErrors - st0.recvErrors,
+      `sendErrors+=${st1.sendErrors - st0.sendErrors} sendQueued+=${st1.sendQueued - st0.sendQueued} entries=${errs.map((x) => x.len).join(',')} recvErrors+=${st1.recvErrors - st0.recvErrors}`);
+    closeRtp(id);
+  }
+
+  // Recv ring full: while the JS thread is blocked (spawnSync), a separate process sends 6 MB to 40
+  // sockets with 64 KiB buffers; the I/O thread fills the 4 MiB ring, stops reading, and resumes
+  // once JS drained it. Every datagram arrives, in order per socket.
+  {
+    const N = 40;
+    const PER = 150;
+    const ids = [];
+    for (let i = 0; i < N; i++) ids.push(openRtp(false, addr, 0, 65536));
+    const ports = ids.map((id) => rtp.localPort(id));
+    const st0 = rtp.stats();
+    const sender = `
+      const dgram = require('node:dgram');
+      const ports = JSON.parse(process.argv[1]);
+      const s = dgram.createSocket('udp4');
+      const buf = Buffer.alloc(1000, 0x42);
+      let left = ports.length * ${PER};
+      s.bind(0, '127.0.0.1', () => {
+        for (let k = 0; k < ${PER}; k++) ports.forEach((p, i) => {
+          const b = Buffer.from(buf);
+          b.writeUInt32BE(i, 0);
+          b.writeUInt32BE(k, 4);
+          s.send(b, p, '127.0.0.1', () => { if (--left === 0) s.close(); });
+        });
+      });`;
+    const r = spawnSync(process.execPath, ['-e', sender, JSON.stringify(ports)], { timeout: 20000, encoding: 'utf8' });
+    const st1 = rtp.stats();
+    check('thread: (flood sender ran)', r.status === 0, `status=${r.status} ${r.stderr}`);
+    check('thread: recv ring filled up while JS was blocked (stats().recvRingFull)', st1.recvRingFull > st0.recvRingFull,
+      `recvRingFull=${st1.recvRingFull - st0.recvRingFull} ringBytes=${st1.recvRingBytes}`);
+    const all = await until(() => ids.every((id) => recs.get(id).length >= PER), 5000);
+    const got = ids.reduce((n, id) => n + recs.get(id).length, 0);
+    const inOrder = ids.every((id, i) => recs.get(id).every((x, k) => x.len === 1000 && x.data.readUInt32BE(0) === i && x.data.readUInt32BE(4) === k));
+    check(`thread: after the ring drained all ${N * PER} datagrams arrived, in order per socket`, all && inOrder && got === N * PER, `got=${got}`);
+    for (const id of ids) closeRtp(id);
+  }
+
+  // disconnect() of an auto-bound socket briefly unbinds it (Linux) and re-binds its port; the
+  // I/O thread, busy sending on that very socket, must not slip a sendto() into that window (it
+  // would bind the socket to a new random port).
+  {
+    const P = await peer('udp4', addr);
+    const pkt = Buffer.alloc(100, 0x43);
+    const port0 = [];
+    let moved = 0;
+    for (let round = 0; round < 10; round++) {
+      const id = openRtp(false, addr);
+      port0.push(rtp.localPort(id));
+      pkt.writeUInt32BE(round, 0);
+      for (let i = 0; i < 3000; i++) rtp.sendTo(id, pkt, 0, pkt.length, P.address().port, addr);
+      await new Promise(setImmediate); // the I/O thread is sending them now (js-sends: already sent)
+      const rc = rtp.disconnect(id);
+      if (rc !== 0 || rtp.localPort(id) !== port0[round]) moved++;
+      if (SEND_QUEUED) await until(() => rtp.stats().sendRingBytes === 0, 5000);
+      closeRtp(id);
+    }
+    // let P read what the kernel queued for it (the count settles)
+    for (let n = -1, i = 0; n !== P.msgs.length && i < 100; i++) {
+      n = P.msgs.length;
+      await sleep(20);
+    }
+    const foreign = P.msgs.filter((m) => m.rinfo.port !== port0[m.msg.readUInt32BE(0)]).length;
+    check(SEND_QUEUED ? 'thread: disconnect() during a send burst keeps the port (no send in the re-bind window)'
+      : 'js-sends: disconnect() right after a send burst keeps the port (no packet from another port)',
+      moved === 0 && foreign === 0 && P.msgs.length > 0,
+      `moved=${moved} received=${P.msgs.length} from another port=${foreign}`);
+    await closeSock(P);
+  }
+
+  await until(ringsIdle, 2000);
+  // (<=: fds of earlier tests, e.g. the worker's, may still be closing when fd0 is taken)
+  await until(() => fdCount() <= fd0, 2000);
+  check('thread: no fd leaked (the I/O thread closed every closed socket)', fdCount() <= fd0, `${fd0} -> ${fdCount()}`);
+}
+
 // ---------------------------------------------------------------------------
 
 async function timing() {
@@ -450,21 +782,44 @@ async function timing() {
   const sinkPort = sink.address().port;
   const payload = Buffer.alloc(172, 0x55); // 12-byte RTP header + 20 ms PCMU
 
+  const st0 = rtp.stats();
   const id = openRtp(false, addr);
   check('timing: connect() native socket to sink', rtp.connect(id, sinkPort, addr) === 0);
-  for (let i = 0; i < 10000; i++) rtp.send(id, payload, 0, payload.length);
-  let errs = 0;
-  let t0 = process.hrtime.bigint();
-  for (let i = 0; i < N; i++) if (rtp.send(id, payload, 0, payload.length) !== 172) errs++;
-  let t1 = process.hrtime.bigint();
-  const nativeUs = Number(t1 - t0) / 1000 / N;
-  check(`timing: ${N} native send() calls all returned 172`, errs === 0, `errors=${errs}`);
-
-  t0 = process.hrtime.bigint();
-  for (let i = 0; i < N; i++) if (rtp.sendTo(id, payload, 0, payload.length, sinkPort, addr) < 0) errs++;
-  t1 = process.hrtime.bigint();
+  // Threaded mode: the send ring holds ~19,000 of these, so send in chunks and
+  // let the I/O thread drain the ring between them (time counts the calls only).
+  const CHUNK = SEND_QUEUED ? 2000 : N;
+  async function sendLoop(n, fn) {
+    let errs = 0;
+    let ns = 0n;
+    for (let done = 0; done < n; done += CHUNK) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < CHUNK && done + i < n; i++) if (fn() !== 172) errs++;
+      ns += process.hrtime.bigint() - t0;
+      if (SEND_QUEUED) await until(() => rtp.stats().sendRingBytes === 0, 5000);
+    }
+    return { errs, us: Number(ns) / 1000 / n };
+  }
+  await sendLoop(10000, () => rtp.send(id, payload, 0, payload.length));
+  const r1 = await sendLoop(N, () => rtp.send(id, payload, 0, payload.length));
+  const nativeUs = r1.us;
+  check(`timing: ${N} native send() calls all returned 172`, r1.errs === 0, `errors=${r1.errs}`);
   // sendTo on a connected socket to the same address is allowed on Linux
-  const nativeToUs = Number(t1 - t0) / 1000 / N;
+  const r2 = await sendLoop(N, () => rtp.sendTo(id, payload, 0, payload.length, sinkPort, addr));
+  const nativeToUs = r2.us;
+  check(`timing: ${N} native sendTo() calls all returned 172`, r2.errs === 0, `errors=${r2.errs}`);
+  if (SEND_QUEUED) {
+    const st = rtp.stats();
+    const d = (k) => st[k] - st0[k];
+    check('timing: the I/O thread performed every queued send without error',
+      d('sent') === d('sendQueued') && d('sendErrors') === 0 && d('sendDropped') === 0,
+      `queued=${d('sendQueued')} sent=${d('sent')} errors=${d('sendErrors')} dropped=${d('sendDropped')}`);
+  } else if (RECV_THREAD) {
+    const st = rtp.stats();
+    const d = (k) => st[k] - st0[k];
+    check('js-sends: timing: every send was a syscall on the JS thread (nothing queued or sent by the I/O thread)',
+      d('sendQueued') === 0 && d('sent') === 0 && d('sendErrors') === 0,
+      `queued=${d('sendQueued')} sent=${d('sent')} errors=${d('sendErrors')}`);
+  }
   closeRtp(id);
 
   const client = dgram.createSocket('udp4');
@@ -472,17 +827,18 @@ async function timing() {
   await new Promise((r) => client.connect(sinkPort, addr, r));
   for (let i = 0; i < 10000; i++) client.send(payload);
   await new Promise((r) => client.send(payload, r));
-  t0 = process.hrtime.bigint();
+  const t0 = process.hrtime.bigint();
   for (let i = 0; i < N; i++) client.send(payload);
   const tLoop = process.hrtime.bigint();
   await new Promise((r) => client.send(payload, r)); // wait until the queue has drained
-  t1 = process.hrtime.bigint();
+  const t1 = process.hrtime.bigint();
   const dgramLoopUs = Number(tLoop - t0) / 1000 / N;
   const dgramUs = Number(t1 - t0) / 1000 / N;
   await closeSock(client);
   await closeSock(sink);
 
-  console.log(`TIME native send()   on connected socket: ${nativeUs.toFixed(3)} us/call (${N} calls)`);
+  const how = SEND_QUEUED ? ' (threaded: queued, JS thread only)' : RECV_THREAD ? ' (threaded, sends on the JS thread: synchronous)' : '';
+  console.log(`TIME native send()   on connected socket: ${nativeUs.toFixed(3)} us/call (${N} calls)${how}`);
   console.log(`TIME native sendTo() (cached address):    ${nativeToUs.toFixed(3)} us/call (${N} calls)`);
   console.log(`TIME dgram socket.send() on connected socket: ${dgramUs.toFixed(3)} us/call incl. drain (${dgramLoopUs.toFixed(3)} us/call for the JS loop alone)`);
 }
@@ -508,6 +864,10 @@ function childTests() {
   check('child: process.exit() inside onBatch with sockets open, no crash',
     r.status === 0 && r.signal === null && /exit-open ok/.test(r.stdout), `status=${r.status} signal=${r.signal} err=${r.stderr.trim()}`);
 
+  r = run('close-after-send', 10000);
+  check('child: a datagram sent right before close() is delivered, then natural exit',
+    r.status === 0 && r.signal === null && /got last-words/.test(r.stdout), `status=${r.status} signal=${r.signal} out=${r.stdout.trim()} err=${r.stderr.trim()}`);
+
   r = run('open-close-no-traffic', 10000);
   check('child: 100 open/close cycles without traffic, then natural exit (cleanup hook), no crash',
     r.status === 0 && r.signal === null, `status=${r.status} signal=${r.signal} err=${r.stderr.trim()}`);
@@ -522,31 +882,52 @@ function runChild(mode) {
     rtp.init(meta, (n) => {
       got += n;
       rtp.close(meta[0]);
-    });
+    }, INIT_OPTS);
     const id = rtp.open(false, addr, 0, Buffer.alloc(64), 0, 0);
     const c = dgram.createSocket('udp4');
     c.send('x', rtp.localPort(id), addr, () => c.close());
     process.on('exit', () => console.log(`child-exit got=${got} open=${rtp.openCount()}`));
   } else if (mode === 'stay-open') {
-    rtp.init(meta, () => {});
+    rtp.init(meta, () => {}, INIT_OPTS);
     rtp.open(false, addr, 0, Buffer.alloc(64), 0, 0);
   } else if (mode === 'throw') {
     rtp.init(meta, () => {
       throw new Error('boom-from-onBatch');
-    });
+    }, INIT_OPTS);
     const id = rtp.open(false, addr, 0, Buffer.alloc(64), 0, 0);
     rtp.sendTo(id, Buffer.from('x'), 0, 1, rtp.localPort(id), addr);
   } else if (mode === 'exit-open') {
     rtp.init(meta, () => {
       console.log('exit-open ok');
       process.exit(0);
-    });
+    }, INIT_OPTS);
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push(rtp.open(false, addr, 0, Buffer.alloc(64), 0, 0));
     rtp.sendTo(ids[0], Buffer.from('x'), 0, 1, rtp.localPort(ids[1]), addr);
+  } else if (mode === 'exit-after-send') {
+    rtp.init(meta, () => {}, INIT_OPTS);
+    const id = rtp.open(false, addr, 0, Buffer.alloc(64), 0, 0);
+    const m = Buffer.from('exit-words');
+    rtp.sendTo(id, m, 0, m.length, Number(process.argv[4]), addr);
+    process.exit(0);
+  } else if (mode === 'close-after-send') {
+    // the only socket is closed right after a send: threaded mode must still send it (js-sends:
+    // already sent; the fd close is deferred to the I/O thread)
+    rtp.init(meta, () => {}, INIT_OPTS);
+    const d = dgram.createSocket('udp4');
+    d.on('message', (m) => {
+      console.log(`got ${m}`);
+      d.close();
+    });
+    d.bind(0, addr, () => {
+      const id = rtp.open(false, addr, 0, Buffer.alloc(64), 0, 0);
+      const m = Buffer.from('last-words');
+      rtp.sendTo(id, m, 0, m.length, d.address().port, addr);
+      rtp.close(id);
+    });
   } else if (mode === 'open-close-no-traffic') {
     // open and close many sockets without any traffic, then let the process end
-    rtp.init(meta, () => {});
+    rtp.init(meta, () => {}, INIT_OPTS);
     for (let i = 0; i < 100; i++) rtp.close(rtp.open(i % 2 === 1, i % 2 ? '::1' : addr, 0, Buffer.alloc(64), 0, 0));
   }
 }

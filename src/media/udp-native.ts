@@ -1,10 +1,10 @@
 // MediaSocket over the native rtp-io add-on (native/rtp-io/rtp_io.c), the default when it is
 // built. Why: with ~1,000 streams, Node's dgram cost more than our own media code — per received
 // datagram a Buffer with its own backing store, an rinfo object with a fresh address string and
-// a JS callback through the event loop; per send a request object. The add-on keeps every RTP
-// and RTCP socket on one epoll set, receives each ready socket's datagram straight into that
-// socket's own Buffer (allocated once here) and makes ONE call into JS per batch; sends are
-// synchronous syscalls on the caller's bytes.
+// a JS callback through the event loop; per send a request object — and the socket syscalls
+// themselves were ~40% of the JS thread. The add-on keeps every RTP and RTCP socket on one epoll
+// set, waited on by its own I/O thread (RtpIoMode below), hands each datagram over in that
+// socket's own Buffer (allocated once here) and makes ONE call into JS per batch.
 //
 // A batch is a table the add-on fills in `meta`: per datagram [socket id, length or −errno,
 // source changed, source port]. The source address string is fetched only when it changed, so a
@@ -18,7 +18,7 @@ import { DgramMediaSocket, type BindOptions, type DatagramSource, type MediaSock
 
 /** The add-on's functions (see native/rtp-io/rtp_io.c). Failures are negative errno values. */
 interface RtpIoAddon {
-  init(meta: Int32Array, onBatch: (count: number) => void): void;
+  init(meta: Int32Array, onBatch: (count: number) => void, options?: { thread?: boolean; sendOnThread?: boolean }): void;
   open(ipv6: boolean, address: string, port: number, recvBuffer: Buffer, rcvbufBytes: number, sndbufBytes: number): number;
   localPort(id: number): number;
   connect(id: number, port: number, address: string): number;
@@ -28,8 +28,44 @@ interface RtpIoAddon {
   source(id: number): [string, number] | null;
   close(id: number): number;
   openCount(): number;
-  stats(): { batches: number; datagrams: number; rounds: number; recvErrors: number };
+  stats(): NativeIoStats;
 }
+
+export interface NativeIoStats {
+  batches: number;
+  datagrams: number;
+  rounds: number;
+  recvErrors: number;
+  /** The socket syscalls run on the add-on's I/O thread. */
+  threaded: boolean;
+  sendQueued?: number;
+  sendErrors?: number;
+  sendRingFull?: number;
+  recvRingFull?: number;
+  wakeups?: number;
+  asyncCallbacks?: number;
+}
+
+/**
+ * Where the socket syscalls run (SWITCHBOARD_RTP_IO_THREAD):
+ *   'recv' (default) — the add-on's I/O thread waits on the sockets and receives into a ring; the
+ *          JS thread takes batches from it and sends itself, at the media clock's instant;
+ *   'all'  — the I/O thread also sends: the JS thread only copies packets into a ring, and they
+ *          leave at the end of its turn (the least JS-thread time; one more thread hand-off);
+ *   'off'  — everything on the JS thread (epoll on libuv's loop).
+ * Measured with bench:media at 1,000 playing sessions: 'off' lost packets once the JS thread was
+ * saturated; 'recv' and 'all' lost none, and 'recv' kept the lower send-timing tail.
+ */
+export type RtpIoMode = 'off' | 'recv' | 'all';
+
+function modeFromEnv(): RtpIoMode {
+  const v = process.env.SWITCHBOARD_RTP_IO_THREAD;
+  if (v === undefined || v === '') return 'recv';
+  if (v === 'off' || v === 'recv' || v === 'all') return v;
+  throw new Error(`SWITCHBOARD_RTP_IO_THREAD must be off, recv or all (got ${JSON.stringify(v)})`);
+}
+
+let mode: RtpIoMode = 'recv';
 
 /** Largest datagram received whole; a longer one is dropped and reported (RTP over UDP stays far below). */
 export const NATIVE_RECV_BYTES = 2048;
@@ -63,8 +99,10 @@ function load(): RtpIoAddon | null {
   if (addon !== undefined) return addon;
   try {
     const require = createRequire(import.meta.url);
+    const m = modeFromEnv();
     const a = require('../../native/rtp-io/build/Release/rtp_io.node') as RtpIoAddon;
-    a.init(meta, onBatch);
+    a.init(meta, onBatch, { thread: m !== 'off', sendOnThread: m === 'all' });
+    mode = m;
     addon = a;
   } catch (err) {
     loadError = err as Error;
@@ -79,8 +117,14 @@ export function nativeLoadError(): Error | null {
   return loadError;
 }
 
+/** Where the socket syscalls run (see RtpIoMode); meaningful once the add-on loaded. */
+export function nativeIoMode(): RtpIoMode {
+  load();
+  return mode;
+}
+
 /** The add-on's cumulative counters, or null when it is not loaded. */
-export function nativeIoStats(): ReturnType<RtpIoAddon['stats']> & { open: number } | null {
+export function nativeIoStats(): (NativeIoStats & { open: number }) | null {
   const a = load();
   return a ? { ...a.stats(), open: a.openCount() } : null;
 }
@@ -145,7 +189,8 @@ export class NativeMediaSocket implements MediaSocket {
     const h = this.#handlers;
     if (h === null) return;
     if (len < 0) {
-      h.error(len === -EMSGSIZE ? new Error(`datagram longer than ${NATIVE_RECV_BYTES} bytes dropped`) : errnoError('recv', len));
+      // (With the I/O thread sending, its send errors arrive here too.)
+      h.error(len === -EMSGSIZE ? new Error(`datagram longer than ${NATIVE_RECV_BYTES} bytes dropped`) : errnoError('socket', len));
       return;
     }
     const from = this.#from;
