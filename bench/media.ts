@@ -409,6 +409,7 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     const t0 = performance.now();
     const epoch0 = Date.now();
     const digits0 = step.digits;
+    const advance0 = step.jitterAdvanceMs();
     const short0 = step.shortDigits;
     const per0 = step.perSession.slice();
     step.gaps?.reset();
@@ -417,13 +418,17 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     const sys1 = cpuTimes();
     const wall = performance.now() - t0;
     const digits1 = step.digits;
+    const advanceMs = step.jitterAdvanceMs() - advance0;
     const short1 = step.shortDigits;
     if (step.gaps) step.gaps.on = false; // reported after the phones' report: sorting the gaps blocks for a while
     // In-band detection (play): every phone plays one '5' per 2 s loop, so over the window each
     // session reports floor or ceil(window / 2 s) digits, ±1 for a press emitted right at a window
     // edge (emission follows the 20 ms tick), and the total is the window's share of the loops to
-    // within 1 %. A wrong digit, or a session outside those bounds, fails the step.
+    // within 1 % — counting, besides the window, the audio the jitter buffers skipped (a shrink)
+    // or repeated (a stretch) meanwhile: a session whose buffer shrank heard 20 ms more of its
+    // phone's loop. A wrong digit, or a session outside those bounds, fails the step.
     const loops = wall / PHONE_LOOP_MS;
+    const totalLoops = (sessions * wall + advanceMs) / PHONE_LOOP_MS;
     let badSessions = 0;
     const dist = new Map<number, number>();
     for (let i = 0; i < per0.length; i++) {
@@ -491,8 +496,8 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     // variation), not our phones' send jitter passed through. Kernel capture stamps decide; the
     // load generator's figures only with MEDIA_CAPTURE=0. A failed capture fails the step.
     const dev = !CAPTURE ? (kind === 'play' ? report.devP99 : report.relayDevP99) : cap && !capError ? (kind === 'play' ? cap.devP99 : cap.relayDevP99) : Infinity;
-    const tol = Math.ceil(sessions * loops * 0.01) + 1;
-    res.digitsExpected = kind === 'play' && PLAY_INBAND ? [Math.floor(sessions * loops) - tol, Math.ceil(sessions * loops) + tol] : null;
+    const tol = Math.ceil(totalLoops * 0.01) + 1;
+    res.digitsExpected = kind === 'play' && PLAY_INBAND ? [Math.floor(totalLoops) - tol, Math.ceil(totalLoops) + tol] : null;
     res.digitProblems = badSessions + step.wrongDigits;
     res.shortDigits = short1 - short0; // in the window (a stream that starts inside a tone gives a short first press)
     const digitsOk = res.digitsExpected === null || (res.digits >= res.digitsExpected[0] && res.digits <= res.digitsExpected[1] && res.digitProblems === 0);

@@ -240,6 +240,20 @@ export class LoadStep {
     return n ? `jitter: late ${late} concealed ${concealed} stretched ${stretched} shrunk ${shrunk} mean delay ${(delay / n).toFixed(0)} ms` : '';
   }
 
+  /**
+   * Audio the jitter buffers consumed beyond real time, ms, summed over the sessions: a shrink
+   * skips a 20 ms frame (the detectors hear 20 ms more of the phones' loop than the clock ran),
+   * a stretch inserts one (20 ms less).
+   */
+  jitterAdvanceMs(): number {
+    let frames = 0;
+    for (const s of this.sessions) {
+      const j = s.jitterStats;
+      if (j) frames += j.shrunk - j.stretched;
+    }
+    return frames * 20;
+  }
+
   /** Bytes the recorders dropped because the disk fell behind (should stay 0). */
   recorderDrops(): number {
     let d = 0;

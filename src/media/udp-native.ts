@@ -48,24 +48,27 @@ export interface NativeIoStats {
 
 /**
  * Where the socket syscalls run (SWITCHBOARD_RTP_IO_THREAD):
- *   'recv' (default) — the add-on's I/O thread waits on the sockets and receives into a ring; the
- *          JS thread takes batches from it and sends itself, at the media clock's instant;
+ *   'off' (default) — everything on the JS thread (epoll on libuv's loop, synchronous sends);
+ *   'recv' — the add-on's I/O thread waits on the sockets and receives into a ring; the JS thread
+ *          takes batches from it and sends itself, at the media clock's instant;
  *   'all'  — the I/O thread also sends: the JS thread only copies packets into a ring, and they
- *          leave at the end of its turn (the least JS-thread time; one more thread hand-off);
- *   'off'  — everything on the JS thread (epoll on libuv's loop).
- * Measured with bench:media at 1,000 playing sessions: 'off' lost packets once the JS thread was
- * saturated; 'recv' and 'all' lost none, and 'recv' kept the lower send-timing tail.
+ *          leave at the end of its turn (the least JS-thread time; one more thread hand-off).
+ * Measured with bench:media on 2 vCPUs shared with the load generator (interleaved runs): at
+ * 500 playing sessions / 315 bridged pairs 'off' used ~20 % less CPU in all and had the lower
+ * send and relay timing tails; at 1,000 playing sessions (the JS thread saturated) 'off' lost
+ * packets in 4 of 4 runs, 'recv'/'all' in none of 6. So 'off' by default; the thread modes suit
+ * a host with a core to spare for media I/O.
  */
 export type RtpIoMode = 'off' | 'recv' | 'all';
 
 function modeFromEnv(): RtpIoMode {
   const v = process.env.SWITCHBOARD_RTP_IO_THREAD;
-  if (v === undefined || v === '') return 'recv';
+  if (v === undefined || v === '') return 'off';
   if (v === 'off' || v === 'recv' || v === 'all') return v;
   throw new Error(`SWITCHBOARD_RTP_IO_THREAD must be off, recv or all (got ${JSON.stringify(v)})`);
 }
 
-let mode: RtpIoMode = 'recv';
+let mode: RtpIoMode = 'off';
 
 /** Largest datagram received whole; a longer one is dropped and reported (RTP over UDP stays far below). */
 export const NATIVE_RECV_BYTES = 2048;

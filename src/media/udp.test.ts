@@ -1,13 +1,13 @@
-// The MediaSocket contract in rtp-io's default mode (the I/O thread receives, JS sends), and the
-// add-on's own smoke script in every mode. udp-poll.test.ts and udp-thread.test.ts run the
-// contract in the other two modes.
+// The MediaSocket contract in rtp-io's default mode ('off': every socket syscall on the JS
+// thread), and the add-on's own smoke script in every mode. udp-recv.test.ts and
+// udp-thread.test.ts run the contract in the two I/O-thread modes.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { mediaSocketContract } from './udp-contract.js';
 import { nativeLoadError } from './udp-native.js';
 
-mediaSocketContract('recv');
+mediaSocketContract('off');
 
 /** Runs smoke.cjs with `env`; resolves with its stdout and exit code. */
 function smoke(env: Record<string, string>): Promise<{ out: string; code: number | null }> {
