@@ -76,9 +76,11 @@
  *    sends, and then clears the slot's `live` flag. Hence the kernel can hand
  *    the fd number out again only once no queued packet refers to it any
  *    more: a packet can never leave through a socket that reused the number.
- *    When sends run on the JS thread nothing is queued, so close() frees the
- *    port at once: it dup3()s a placeholder socket over the fd (the number
- *    stays taken) and the I/O thread later closes that number.
+ *    close() still frees the port before it returns, as in poll mode: with
+ *    sends on the JS thread nothing is queued, so it dup3()s a placeholder
+ *    socket over the fd (the number stays taken until the I/O thread closes
+ *    it); with sends on the I/O thread it wakes the thread and waits for
+ *    the close (normally microseconds; bounded at 200 ms).
  *    An id is handed out again only when BOTH the I/O thread has closed its
  *    fd (`live` == 0) AND a JS batch boundary has passed since close() (the
  *    poll-mode rule below). Recv entries carry the id's generation, so an
@@ -911,6 +913,20 @@ static void close_sock(int id, napi_env env) {
     }
     /* The I/O thread closes the fd after the sends queued before this. */
     queue_close(id, s->gen);
+    if (tm.send_on_thread) {
+      /* Wait for it (normally microseconds; bounded): a caller that closes a
+       * socket expects its port to be free for the next bind, as in the
+       * other modes. Closes are rare (a call's end), sends are not. */
+      io_slot_t *sl = io_slot((uint32_t)id);
+      wake_io();
+      tm.tx_signalled = atomic_load_explicit(&tm.tx.tail, memory_order_relaxed);
+      for (int i = 0; sl != NULL && i < 10000 &&
+                      atomic_load_explicit(&sl->live, memory_order_acquire);
+           i++) {
+        struct timespec ts = { 0, 20000 };
+        nanosleep(&ts, NULL);
+      }
+    }
   } else {
     close(s->fd);
     if (g.threaded) { /* shutdown: the I/O thread is gone */
