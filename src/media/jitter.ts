@@ -3,8 +3,7 @@
 // Shape of pion/interceptor's jitter buffer: explicit states, counters for late / lost /
 // reordered, a fixed ring of preallocated slots. push() COPIES the payload into a slot (the
 // caller may reuse its receive buffer at once); pop() writes decoded PCM into the caller's
-// Int16Array. After warm-up (each slot's buffer grown to the largest payload seen) neither
-// allocates.
+// Int16Array. After warm-up (every slot grown to the largest payload seen) neither allocates.
 //
 // Playout model. `#pos` is the RTP timestamp (extended to 53 bits) of the next sample to be
 // decoded; each pop() consumes 20 ms (160 samples at 8 kHz = 160 × clockRate/8000 timestamp
@@ -33,6 +32,11 @@ export const MAX_MISORDER = 100;
 export const TS_JUMP_SLACK_MS = 500;
 /** Payload bytes reserved per slot up front; a larger payload grows that slot once. */
 const INITIAL_SLOT_BYTES = 256;
+/** #meta fields per slot. */
+const META = 4;
+const SEQ = 0;
+const TS = 1;
+const STATE = 2;
 /** Decoded samples one packet may yield (opus: 120 ms max → 960 at 8 kHz). */
 const MAX_DECODED = 960;
 
@@ -150,12 +154,13 @@ export class JitterBuffer {
 
   // Ring of slots indexed by extended sequence & mask.
   readonly #mask: number;
-  readonly #slotSeq: Float64Array;
-  readonly #slotTs: Float64Array;
-  readonly #slotLen: Int32Array;
-  readonly #slotState: Uint8Array;
-  readonly #slotBuf: Uint8Array[];
-  /** Per slot, a view of its buffer as long as the payload stored (re-made only when the length changes). */
+  // Per slot [extended seq, extended ts, state, -] in one array, and every slot's payload in one
+  // buffer (slot i at i × #stride): with ~1,000 sessions each session's buffer is cold in cache
+  // at every push and pop, so what counts is how many cache lines they touch.
+  readonly #meta: Float64Array;
+  #stride = INITIAL_SLOT_BYTES;
+  #payloads: Uint8Array;
+  /** Per slot, a view of its payload bytes as long as the payload stored (re-made only when the length changes). */
   readonly #slotView: Uint8Array[];
   #count = 0;
 
@@ -205,13 +210,10 @@ export class JitterBuffer {
     const cap = opts.capacity ?? 64;
     if (cap < 16 || (cap & (cap - 1)) !== 0) throw new RangeError('capacity must be a power of two ≥ 16');
     this.#mask = cap - 1;
-    this.#slotSeq = new Float64Array(cap);
-    this.#slotTs = new Float64Array(cap);
-    this.#slotLen = new Int32Array(cap);
-    this.#slotState = new Uint8Array(cap);
-    this.#slotBuf = [];
-    for (let i = 0; i < cap; i++) this.#slotBuf.push(new Uint8Array(INITIAL_SLOT_BYTES));
-    this.#slotView = this.#slotBuf.map((b) => b.subarray(0, 0));
+    this.#meta = new Float64Array(cap * META);
+    this.#payloads = new Uint8Array(cap * this.#stride);
+    this.#slotView = [];
+    for (let i = 0; i < cap; i++) this.#slotView.push(this.#payloads.subarray(i * this.#stride, i * this.#stride));
     this.stats.delayMs = this.#clampDelay(ceil20(opts.initialDelayMs ?? 40));
   }
 
@@ -266,7 +268,9 @@ export class JitterBuffer {
       return;
     }
     const idx = ext & this.#mask;
-    if (this.#slotState[idx] !== EMPTY && this.#slotSeq[idx] === ext) {
+    const m = this.#meta;
+    const mi = idx * META;
+    if (m[mi + STATE] !== EMPTY && m[mi + SEQ] === ext) {
       this.stats.duplicates++;
       return;
     }
@@ -369,7 +373,7 @@ export class JitterBuffer {
   }
 
   #flush(): void {
-    this.#slotState.fill(EMPTY);
+    for (let i = STATE; i < this.#meta.length; i += META) this.#meta[i] = EMPTY;
     this.#count = 0;
     this.#fifoLen = 0;
     this.#fifoStart = 0;
@@ -381,22 +385,32 @@ export class JitterBuffer {
   }
 
   #store(idx: number, ext: number, ts: number, payload: Uint8Array): void {
-    let buf = this.#slotBuf[idx];
-    if (buf.length < payload.length) {
-      // Warm-up only: grow this slot once to the next power of two.
-      let n = buf.length;
-      while (n < payload.length) n *= 2;
-      buf = new Uint8Array(n);
-      this.#slotBuf[idx] = buf;
-      this.#slotView[idx] = buf.subarray(0, 0);
+    const len = payload.length;
+    if (len > this.#stride) this.#growSlots(len);
+    const at = idx * this.#stride;
+    this.#payloads.set(payload, at);
+    if (this.#slotView[idx]!.length !== len) this.#slotView[idx] = this.#payloads.subarray(at, at + len);
+    const m = this.#meta;
+    const mi = idx * META;
+    if (m[mi + STATE] !== BUFFERED) this.#count++;
+    m[mi + STATE] = BUFFERED;
+    m[mi + SEQ] = ext;
+    m[mi + TS] = ts;
+  }
+
+  /** Warm-up only: a payload longer than the slots — every slot grows to the next power of two. */
+  #growSlots(len: number): void {
+    let stride = this.#stride;
+    while (stride < len) stride *= 2;
+    const old = this.#payloads;
+    const next = new Uint8Array((this.#mask + 1) * stride);
+    for (let i = 0; i <= this.#mask; i++) {
+      const n = this.#slotView[i]!.length;
+      next.set(old.subarray(i * this.#stride, i * this.#stride + n), i * stride);
+      this.#slotView[i] = next.subarray(i * stride, i * stride + n);
     }
-    buf.set(payload);
-    if (this.#slotView[idx]!.length !== payload.length) this.#slotView[idx] = buf.subarray(0, payload.length);
-    if (this.#slotState[idx] !== BUFFERED) this.#count++;
-    this.#slotState[idx] = BUFFERED;
-    this.#slotSeq[idx] = ext;
-    this.#slotTs[idx] = ts;
-    this.#slotLen[idx] = payload.length;
+    this.#payloads = next;
+    this.#stride = stride;
   }
 
   #extendSeq(seq: number): number {
@@ -463,9 +477,10 @@ export class JitterBuffer {
   #head(): number {
     if (this.#count === 0) return -1;
     const mask = this.#mask;
+    const m = this.#meta;
     for (let s = this.#nextSeq, end = this.#nextSeq + mask; s <= end; s++) {
       const idx = s & mask;
-      if (this.#slotState[idx] === BUFFERED && this.#slotSeq[idx] === s) return idx;
+      if (m[idx * META + STATE] === BUFFERED && m[idx * META + SEQ] === s) return idx;
     }
     return -1;
   }
@@ -489,6 +504,7 @@ export class JitterBuffer {
     let audio = false;
     let concealed = false;
     const half = this.#frameTs / 2;
+    const m = this.#meta;
     while (filled < FRAME) {
       if (this.#fifoLen > 0) {
         const n = Math.min(this.#fifoLen, FRAME - filled);
@@ -501,15 +517,16 @@ export class JitterBuffer {
         continue;
       }
       const idx = this.#head();
-      if (idx >= 0 && this.#slotTs[idx] < this.#pos + half) {
-        const seq = this.#slotSeq[idx];
+      const mi = idx * META;
+      if (idx >= 0 && m[mi + TS] < this.#pos + half) {
+        const seq = m[mi + SEQ];
         if (seq > this.#nextSeq) this.stats.lost += seq - this.#nextSeq;
         const payload = this.#slotView[idx]!;
         // The common case — a whole 20 ms G.711 frame at the start of the output — decodes
         // straight into `out` instead of through the FIFO.
         const direct = filled === 0 && this.#byteSamples && payload.length === FRAME && out.length >= FRAME;
         const n = this.#codec.decode(payload, direct ? out : this.#fifo);
-        this.#slotState[idx] = PLAYED;
+        m[mi + STATE] = PLAYED;
         this.#count--;
         this.#nextSeq = seq + 1;
         this.#state = 'playing';
@@ -521,7 +538,7 @@ export class JitterBuffer {
           audio = true;
         }
         // Re-align to the sender's timeline.
-        this.#pos = this.#slotTs[idx] + (n > 0 ? n : FRAME) * this.#ratio;
+        this.#pos = m[mi + TS] + (n > 0 ? n : FRAME) * this.#ratio;
         if (n <= 0) {
           // Undecodable and empty: conceal its slot.
           if (this.#concealOrSilence(out, filled, FRAME - filled)) concealed = true;
@@ -533,9 +550,9 @@ export class JitterBuffer {
       let n = need;
       if (idx >= 0) {
         // The head is in the future: a gap before it.
-        const gap = Math.ceil((this.#slotTs[idx] - this.#pos) / this.#ratio);
+        const gap = Math.ceil((m[mi + TS] - this.#pos) / this.#ratio);
         if (gap < n) n = gap;
-        if (this.#slotSeq[idx] > this.#nextSeq) {
+        if (m[mi + SEQ] > this.#nextSeq) {
           if (this.#concealOrSilence(out, filled, n)) concealed = true; // loss
         } else {
           out.fill(0, filled, filled + n); // no sequence gap: silence suppression (DTX) or start
