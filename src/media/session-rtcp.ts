@@ -10,7 +10,6 @@
 //
 // Hot path: onRtp() runs per packet and allocates nothing; sending a report allocates nothing;
 // receive() allocates the parsed packets and the event object (one per RTCP compound).
-import type { Logger } from '../lib/log.js';
 import {
   createReportBlock,
   ntpMiddleOfMs,
@@ -36,7 +35,6 @@ export interface RtcpParts {
   latch: RtpLatch;
   sender: RtpSender;
   stats: MediaSessionStats;
-  log: Logger;
   ssrc: number;
   cname: Buffer;
   opts: Pick<MediaSessionOptions, 'rtcpIntervalMs'>;

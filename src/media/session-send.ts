@@ -5,8 +5,8 @@
 // *what* to send (audio, an event packet, a relayed payload, nothing); this writes the RTP
 // header and sends to the RtpLatch's destination.
 //
-// Hot path: every method allocates nothing (one send buffer, a reused header object, a cached
-// the socket copies the packet before send returns).
+// Hot path: every method allocates nothing (one send buffer, a reused header object; the socket
+// is done with the packet when send returns).
 import type { Logger } from '../lib/log.js';
 import { writeRtpHeader, type RtpHeaderInit } from './rtp.js';
 import type { RtpLatch } from './session-latch.js';

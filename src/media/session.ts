@@ -20,6 +20,7 @@
 import { InvalidStateError } from '../lib/errors.js';
 import { moduleLogger, type Logger } from '../lib/log.js';
 import { sharedMediaClock, type MediaClock, type MediaTickListener } from '../lib/media-clock.js';
+import { ReusedView } from '../lib/reused-view.js';
 import { createCodec } from './codec/index.js';
 import { JitterBuffer } from './jitter.js';
 import type { RtpReceiverStats } from './rtcp.js';
@@ -81,9 +82,8 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
 
   // Receive state
   readonly #rxHeader: RtpHeader = createRtpHeader();
-  /** The last payload view handed on, reused while buffer, offset and length repeat (native sockets). */
-  #rxPayload: Uint8Array = new Uint8Array(0);
-  #rxPayloadOf: Uint8Array | null = null;
+  /** The payload view handed on, reused while buffer, offset and length repeat (native sockets). */
+  readonly #rxPayload = new ReusedView();
   #lastRxMs = 0;
   #inactiveFired = false;
 
@@ -156,7 +156,7 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     this.#latch = new RtpLatch(rtp, this.stats, opts);
     this.#sender = new RtpSender(rtp, this.#latch, this.stats, this.#log, this.ssrc);
     const cname = Buffer.from(opts.cname ?? `${random32().toString(16)}@${this.address}`);
-    this.#rtcp = new SessionRtcp({ rtp, rtcp, latch: this.#latch, sender: this.#sender, stats: this.stats, log: this.#log, ssrc: this.ssrc, cname, opts });
+    this.#rtcp = new SessionRtcp({ rtp, rtcp, latch: this.#latch, sender: this.#sender, stats: this.stats, ssrc: this.ssrc, cname, opts });
     this.#taps = new SessionTaps(this.stats, this.#log);
     rtp.setHandlers(this.#rtpHandlers);
     rtcp.setHandlers(this.#rtcpHandlers);
@@ -547,19 +547,11 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     this.#lastRxMs = now;
     this.#inactiveFired = false;
     rtcp.onRtp(h.sequence, h.timestamp, now);
-    const payload = this.#payloadView(msg, h.payloadOffset, h.payloadLength);
+    const payload = this.#rxPayload.of(msg, h.payloadOffset, h.payloadLength);
     if (isAudio) {
       if (this.#taps.inboundActive) this.#jitter!.push(h, payload, now);
     } else if (!isEvent) this.stats.unknownPayloadType++;
     this.#taps.dispatchRtp(h, payload, now);
-  }
-
-  /** A view of the payload; the same one while buffer, offset and length repeat (a native socket's buffer). */
-  #payloadView(msg: Buffer, offset: number, length: number): Uint8Array {
-    const v = this.#rxPayload;
-    if (this.#rxPayloadOf === msg && v.byteOffset === msg.byteOffset + offset && v.length === length) return v;
-    this.#rxPayloadOf = msg;
-    return (this.#rxPayload = msg.subarray(offset, offset + length));
   }
 
   #receiveRtcp(msg: Buffer, len: number, rinfo: DatagramSource, muxed: boolean): void {

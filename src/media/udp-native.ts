@@ -218,12 +218,9 @@ export class NativeMediaSocket implements MediaSocket {
 
   sendTo(buf: Uint8Array, offset: number, length: number, port: number, address: string): void {
     if (this.#closed) return;
-    let to = address;
     if (address !== this.#toName) this.#aim(address);
-    if (this.#toLiteral !== address) {
-      to = this.#toLiteral;
-      if (to === '') return; // a name still resolving: nothing to send to yet
-    }
+    const to = this.#toLiteral;
+    if (to === '') return; // a name still resolving: nothing to send to yet
     const r = this.#io.sendTo(this.#id, buf, offset, length, port, to);
     if (r < 0) this.#handlers?.error(errnoError('sendto', r));
   }

@@ -12,6 +12,7 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
 import { isIP } from 'node:net';
+import { ReusedView } from '../lib/reused-view.js';
 
 /** Where a datagram came from. The socket may reuse this object: copy the fields to keep them. */
 export interface DatagramSource {
@@ -79,9 +80,11 @@ export class DgramMediaSocket implements MediaSocket {
   #handlers: MediaSocketHandlers | null = null;
   #connected = false;
   #closed = false;
-  /** Views of the caller's buffer by length (dgram sends a whole view without slicing). */
-  #viewOf: Uint8Array | null = null;
-  #view: Buffer = Buffer.alloc(0);
+  /**
+   * The connected send's view of the caller's buffer: dgram's (msg) form sends a whole view as
+   * is, where its (msg, offset, length) form allocates a slice per packet.
+   */
+  readonly #view = new ReusedView();
 
   readonly #onMessage = (msg: Buffer, rinfo: RemoteInfo): void => {
     this.#handlers?.datagram(msg, msg.length, rinfo);
@@ -133,7 +136,7 @@ export class DgramMediaSocket implements MediaSocket {
   send(buf: Uint8Array, offset: number, length: number): void {
     if (this.#closed) return;
     try {
-      this.#s.send(this.#viewFor(buf, offset, length), this.#onSent);
+      this.#s.send(this.#view.of(buf, offset, length), this.#onSent);
     } catch (err) {
       this.#onError(err as Error);
     }
@@ -146,18 +149,6 @@ export class DgramMediaSocket implements MediaSocket {
     } catch (err) {
       this.#onError(err as Error);
     }
-  }
-
-  /**
-   * A reused view for a connected send: dgram's (msg) form takes a whole view and sends it as is,
-   * where the (msg, offset, length) form allocates a slice per packet.
-   */
-  #viewFor(buf: Uint8Array, offset: number, length: number): Uint8Array {
-    const v = this.#view;
-    if (this.#viewOf === buf && v.byteOffset === buf.byteOffset + offset && v.length === length) return v;
-    this.#viewOf = buf;
-    this.#view = Buffer.from(buf.buffer, buf.byteOffset + offset, length);
-    return this.#view;
   }
 
   connect(port: number, address: string): boolean {
