@@ -36,7 +36,8 @@
 // session), RSS and heap per session, clock lateness, load-generator CPU, whole-machine CPU.
 // Ends with exactly the five `figure` lines.
 // Both processes run at nice −10 (and their CFS autogroup too) when permitted: MEDIA_NICE=0 off.
-// Knobs for experiments: MEDIA_IO=dgram, SWITCHBOARD_RTP_IO_THREAD=off|recv|all, MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_SLOTS,
+// Knobs for experiments: MEDIA_IO=dgram, SWITCHBOARD_RTP_IO_THREAD=off|recv|all, SWITCHBOARD_MEDIA_TIMER=node (the clock on Node's
+// timers instead of the add-on's timerfd), MEDIA_KEEP_CAPTURE=1 (leave the pcap files), MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_SLOTS,
 // MEDIA_GAPS=1 (longest silences in the server's packet handling), MEDIA_LOADGEN_SPIN=1, MEDIA_LEGACY=1 (sessions unconnected, in-band DTMF always on: the
 // old behaviour, for A/B), MEDIA_CAPTURE=0, MEDIA_CAPTURE_DIR, MEDIA_CONTINUE=1, MEDIA_PROBE=1, MEDIA_SKIP_CODEC/PAIRS/RECORDING=1.
 // Resources: RTP ports 20000–31999 (6,000 sessions, 2 ports each); ~2 fds per server session
@@ -51,6 +52,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PortAllocator } from '../src/media/ports.js';
 import { nativeIoMode } from '../src/media/udp-native.js';
+import { preciseTimerClock } from '../src/media/precise-timer.js';
 import { PromptCache } from '../src/media/prompts.js';
 import { writeWav } from '../src/media/wav.js';
 import type { FromLoadgen, LoadKind, LoadReport, ToLoadgen } from './support/media-protocol.js';
@@ -570,7 +572,7 @@ async function ramp(lg: LoadgenProcess, label: string, kind: LoadKind, steps: nu
 
 async function main(): Promise<void> {
   tmp = mkdtempSync(join(tmpdir(), 'bench-media-'));
-  log(`media bench: ${process.version}, pid ${process.pid}, RTP ports ${allocator.min}-${allocator.max} (${allocator.capacity} sessions), ${allocator.io} sockets${allocator.io === 'native' ? ` (I/O thread: ${nativeIoMode()})` : ''}`);
+  log(`media bench: ${process.version}, pid ${process.pid}, RTP ports ${allocator.min}-${allocator.max} (${allocator.capacity} sessions), ${allocator.io} sockets${allocator.io === 'native' ? ` (I/O thread: ${nativeIoMode()})` : ''}, media clock on ${preciseTimerClock() ? 'the precise timer' : "Node's timers"}`);
   const g711 = SKIP_CODEC ? 0 : figureOf('media-codec.ts', 'g711_samples_per_s', { BENCH_MS: '1000' });
   const goertzel = SKIP_CODEC ? 0 : figureOf('media-goertzel.ts', 'goertzel_samples_per_s');
 

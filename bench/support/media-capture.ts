@@ -102,7 +102,7 @@ export class RtpCapture {
   }
 
   remove(): void {
-    rmSync(this.opts.file, { force: true });
+    if (process.env.MEDIA_KEEP_CAPTURE !== '1') rmSync(this.opts.file, { force: true });
   }
 }
 

@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MediaClock } from '../../src/lib/media-clock.js';
 import { Bridge } from '../../src/media/bridge.js';
+import { preciseTimerClock } from '../../src/media/precise-timer.js';
 import { Player } from '../../src/media/player.js';
 import type { PortAllocator } from '../../src/media/ports.js';
 import type { Prompt } from '../../src/media/prompts.js';
@@ -28,7 +29,8 @@ export function phoneSdp(port: number): string {
 export class BenchClock {
   readonly clock: MediaClock;
   constructor(slots: number, intervalMs = 20) {
-    this.clock = new MediaClock({ intervalMs, slots });
+    // The precise timer, as the shared clock uses it (SWITCHBOARD_MEDIA_TIMER=node: Node's timers).
+    this.clock = new MediaClock({ intervalMs, slots, clock: preciseTimerClock() ?? undefined });
   }
   start(): void {
     this.clock.start();

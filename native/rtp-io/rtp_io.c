@@ -136,6 +136,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "media_timer.h"
+
 /* 1024 events per epoll_wait covers the whole expected socket population in
  * one round; 16 rounds bound the time spent in one libuv callback so timers
  * and signalling are not starved under a flood. */
@@ -983,6 +985,9 @@ static void on_poll(uv_poll_t *h, int status, int events) {
   int max_entries = (int)g.meta_entries;
   int max_ev = max_entries < MAX_EVENTS ? max_entries : MAX_EVENTS;
   for (int round = 0; round < MAX_ROUNDS; round++) {
+    /* The media clock's deadline first (see media_timer.h). */
+    media_timer_service();
+    if (!g.initialized || g.shutting_down) return;
     int n = epoll_wait(g.ep, g.events, max_ev, 0);
     if (n <= 0) break;
     g.rounds++;
@@ -1101,6 +1106,8 @@ static void on_async(uv_async_t *h) {
   uint64_t end = atomic_load_explicit(&r->tail, memory_order_acquire);
   int max_entries = (int)g.meta_entries;
   for (int round = 0; round < MAX_ROUNDS && head != end; round++) {
+    media_timer_service();
+    if (!g.initialized || g.shutting_down) return;
     if (++tm.batch_no == 0) tm.batch_no = 1; /* 0 = "in no batch" */
     uint32_t mark = tm.batch_no;
     int count = 0;
@@ -1744,7 +1751,8 @@ NAPI_MODULE_INIT() {
     { "openCount", NULL, js_open_count, NULL, NULL, NULL, napi_enumerable, NULL },
     { "stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL },
   };
-  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok)
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok ||
+      media_timer_define(env, exports) != napi_ok)
     return NULL;
   return exports;
 }

@@ -157,6 +157,27 @@ describe('MediaClock (injected time)', () => {
     expect(r.ticks).toEqual([1, 2]);
   });
 
+  it('setTimerSource() moves the pending timer to the new source without moving the grid', () => {
+    const a = new ManualClock();
+    const b = new ManualClock();
+    const mc = new MediaClock({ clock: a });
+    const r = recorder();
+    mc.add(r);
+    mc.start();
+    a.advance(50); // ticks 1, 2; tick 3 pending on a
+    expect(a.pending).toBe(1);
+    mc.setTimerSource(b);
+    expect(a.pending).toBe(0); // fails if the old timer is left armed (ticks would run twice)
+    // b's now() is the time base from here on (it starts at 0): the next deadline stays at 60 on
+    // the grid, so nothing runs before b passes 60, and then tick 3 runs once.
+    b.advance(50);
+    expect(r.ticks).toEqual([1, 2]);
+    b.advance(20);
+    expect(r.ticks).toEqual([1, 2, 3]);
+    mc.stop();
+    expect(b.pending).toBe(0);
+  });
+
   it('sharedMediaClock() is one instance', () => {
     expect(sharedMediaClock()).toBe(sharedMediaClock());
     expect(sharedMediaClock().intervalMs).toBe(20);

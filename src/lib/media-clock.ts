@@ -70,7 +70,7 @@ export class MediaClock {
   readonly slots: number;
   /** Offset between consecutive slots, ms. */
   readonly slotMs: number;
-  readonly #clock: Clock;
+  #clock: Clock;
   readonly #now: () => number;
   readonly #autoStart: boolean;
   readonly #log: Logger;
@@ -106,8 +106,7 @@ export class MediaClock {
     this.slotMs = this.intervalMs / this.slots;
     this.#bySlot = Array.from({ length: this.slots }, () => NO_LISTENERS);
     this.#clock = opts.clock ?? systemClock;
-    const clock = this.#clock;
-    this.#now = opts.now ?? (() => clock.now());
+    this.#now = opts.now ?? (() => this.#clock.now());
     this.#autoStart = opts.autoStart ?? false;
     this.#log = opts.logger ?? moduleLogger('media.clock');
     const window = Math.max(1, opts.statsWindow ?? 3000);
@@ -193,6 +192,19 @@ export class MediaClock {
     this.#running = false;
     this.#clock.clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /**
+   * Moves the clock's timer to another source (same time base: both monotonic ms), e.g. the media
+   * layer's precise timer; a pending expiry is re-armed there, so the grid does not move.
+   */
+  setTimerSource(clock: Clock): void {
+    if (clock === this.#clock) return;
+    const pending = this.#timer !== undefined;
+    if (pending) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#clock = clock;
+    if (pending && this.#running) this.#arm();
   }
 
   resetStats(): void {
@@ -318,12 +330,19 @@ export const MEDIA_NODE_FLAGS = ['--max-semi-space-size=4', '--single-threaded-g
 export const SHARED_SLOTS = 10;
 
 let shared: MediaClock | undefined;
+let sharedTimer: Clock = systemClock;
+
+/** The timer source of the process-wide clock (Node's timers until the media layer sets its own). */
+export function useSharedMediaTimer(clock: Clock): void {
+  sharedTimer = clock;
+  shared?.setTimerSource(clock);
+}
 
 /**
  * The process-wide clock. It starts with its first listener and stops with its last, so an idle
  * process does not wake up every 20 ms.
  */
 export function sharedMediaClock(): MediaClock {
-  shared ??= new MediaClock({ autoStart: true, slots: SHARED_SLOTS });
+  shared ??= new MediaClock({ autoStart: true, slots: SHARED_SLOTS, clock: sharedTimer });
   return shared;
 }

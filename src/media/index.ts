@@ -43,7 +43,9 @@ export {
   type RtcpReport,
 } from './session.js';
 export { MediaEmitter } from './session-emitter.js';
-export { MediaClock, sharedMediaClock, type MediaTickListener, type MediaClockOptions, type LatenessStats } from '../lib/media-clock.js';
+export { MediaClock, type MediaTickListener, type MediaClockOptions, type LatenessStats } from '../lib/media-clock.js';
+/** The process-wide media clock, on the precise timer when the add-on is built. */
+export { defaultMediaClock as sharedMediaClock, preciseTimerClock } from './precise-timer.js';
 export { createCodec, codecName, CODEC_NAMES } from './codec/index.js';
 export { JitterBuffer, type JitterBufferOptions, type JitterStats } from './jitter.js';
 export { SessionDtmf, type DtmfSendMethod, type SessionDtmfOptions, type DtmfHost } from './session-dtmf.js';

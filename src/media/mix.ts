@@ -20,7 +20,8 @@
 // Hot path: onMediaTick, the taps and the sources allocate nothing (Int32 accumulator and
 // per-participant input/output frames are allocated when a participant joins).
 import { InvalidStateError, NotFoundError } from '../lib/errors.js';
-import { sharedMediaClock, type MediaClock, type MediaTickListener } from '../lib/media-clock.js';
+import type { MediaClock, MediaTickListener } from '../lib/media-clock.js';
+import { defaultMediaClock } from './precise-timer.js';
 import { MediaEmitter } from './session-emitter.js';
 import { FRAME_SAMPLES, type AudioFrameKind, type AudioSource, type AudioTap } from './types.js';
 
@@ -111,7 +112,7 @@ export class Mixer extends MediaEmitter<MixerEvents> implements MediaTickListene
 
   constructor(opts: MixerOptions = {}) {
     super();
-    this.#clock = opts.clock ?? sharedMediaClock();
+    this.#clock = opts.clock ?? defaultMediaClock();
     this.#removeTick = this.#clock.add(this);
   }
 

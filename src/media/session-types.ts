@@ -16,7 +16,7 @@ export const RTCP_INTERVAL_MS = 5000;
 
 export interface MediaSessionOptions {
   allocator: PortAllocator;
-  /** Defaults to the process-wide sharedMediaClock(). */
+  /** Defaults to the process-wide clock (defaultMediaClock(), on the precise timer). */
   clock?: MediaClock;
   /** Address advertised in SDP c= (defaults to the allocator's bind address, which must then not be a wildcard). */
   address?: string;

@@ -19,7 +19,8 @@
 // listeners (session-taps.ts), DTMF (session-dtmf.ts), prompts and recording (session-playback.ts).
 import { InvalidStateError } from '../lib/errors.js';
 import { moduleLogger, type Logger } from '../lib/log.js';
-import { sharedMediaClock, type MediaClock, type MediaTickListener } from '../lib/media-clock.js';
+import type { MediaClock, MediaTickListener } from '../lib/media-clock.js';
+import { defaultMediaClock } from './precise-timer.js';
 import { ReusedView } from '../lib/reused-view.js';
 import { createCodec } from './codec/index.js';
 import { JitterBuffer } from './jitter.js';
@@ -134,7 +135,7 @@ export class MediaSession extends MediaEmitter<MediaSessionEvents> implements Me
     this.#log = log.child({ rtpPort: port });
     this.#opts = opts;
     this.#allocator = opts.allocator;
-    this.#clock = opts.clock ?? sharedMediaClock();
+    this.#clock = opts.clock ?? defaultMediaClock();
     this.port = port;
     this.address = opts.address ?? opts.allocator.address;
     if (this.address === '0.0.0.0' || this.address === '::') {
