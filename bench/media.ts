@@ -15,7 +15,7 @@
 //       MEDIA_PLAY_DTMF=rfc4733: the sessions' default instead — the phones negotiate
 //       telephone-event, so RFC 4733 only, no inbound decoding (and no digits to count);
 //   (b) bridge — N bridged pairs relaying both directions (pass-through), without and with
-//       stereo recording to a temp dir (deleted afterwards);
+//       stereo recording to a temp dir (deleted afterwards) on the recording worker thread;
 //   (c) G.711 and Goertzel throughput (bench/media-codec.ts, bench/media-goertzel.ts re-run).
 // A step passes with 0 packets lost (load generator: timestamp/counter gaps; server: RFC 3550
 // receive loss) and p99 send-interval deviation ≤ 2 ms (play: |interval − 20 ms| of each server
@@ -37,7 +37,7 @@
 // Ends with exactly the five `figure` lines.
 // Both processes run at nice −10 (and their CFS autogroup too) when permitted: MEDIA_NICE=0 off.
 // Knobs for experiments: MEDIA_IO=dgram, SWITCHBOARD_RTP_IO_THREAD=off|recv|all, SWITCHBOARD_MEDIA_TIMER=node (the clock on Node's
-// timers instead of the add-on's timerfd), MEDIA_KEEP_CAPTURE=1 (leave the pcap files), MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_SLOTS,
+// timers instead of the add-on's timerfd), MEDIA_RECORD=thread (record on the media thread, not the recording worker), MEDIA_KEEP_CAPTURE=1 (leave the pcap files), MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_SLOTS,
 // MEDIA_GAPS=1 (longest silences in the server's packet handling), MEDIA_LOADGEN_SPIN=1, MEDIA_LEGACY=1 (sessions unconnected, in-band DTMF always on: the
 // old behaviour, for A/B), MEDIA_CAPTURE=0, MEDIA_CAPTURE_DIR, MEDIA_CONTINUE=1, MEDIA_PROBE=1, MEDIA_SKIP_CODEC/PAIRS/RECORDING=1.
 // Resources: RTP ports 20000–31999 (6,000 sessions, 2 ports each); ~2 fds per server session
@@ -489,7 +489,7 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
       clockLateP99: clocks.lateP99(),
       skippedTicks: clocks.skipped - skipped0,
       digits: digits1 - digits0,
-      recorderDrops: step.recorderDrops(),
+      recorderDrops: await step.closeRecordings(),
       machinePct: sys1.total > sys0.total ? ((sys1.busy - sys0.busy) / (sys1.total - sys0.total)) * 100 : 0,
       cap,
       capError,

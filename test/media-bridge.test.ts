@@ -12,6 +12,7 @@ import { Bridge } from '../src/media/bridge.js';
 import { Rfc4733EventSource, Rfc4733Receiver } from '../src/media/dtmf/rfc4733.js';
 import type { DtmfEvent } from '../src/media/dtmf/types.js';
 import { PortAllocator } from '../src/media/ports.js';
+import { OffloadedRecorder } from '../src/media/offloaded-recorder.js';
 import { Recorder } from '../src/media/recorder.js';
 import { createRtpHeader, parseRtp, writeRtpHeader, type RtpHeader } from '../src/media/rtp.js';
 import { MediaSession } from '../src/media/session.js';
@@ -305,6 +306,68 @@ describe('Bridge', () => {
       expect(Math.abs(rough(1) - 500)).toBeLessThan(50);
       expect(Math.abs(rough(2) - 1500)).toBeLessThan(150);
     }
+  });
+
+  it('records on the recording worker (OffloadedRecorder): caller left, callee right, each channel decoded with its own codec, nothing decoded on the media thread', async () => {
+    // Transcoding bridge: the caller speaks opus, the callee PCMU — the worker must decode each
+    // channel with the codec that side negotiated.
+    const [sa, sb] = [await session(['opus']), await session(['PCMU'])];
+    const a = await phone(sa, 500, ['opus']);
+    const b = await phone(sb, 1500, ['PCMU']);
+    const path = join(tmp, 'offloaded.wav');
+    const rec = await OffloadedRecorder.open(path, { stereo: true });
+    const br = bridge(sa, sb, { record: rec });
+    expect(br.recorder).toBe(rec);
+    await expectTonesCross(a, b);
+    br.close();
+    const stats = await rec.close();
+    expect(await rec.close()).toEqual(stats); // idempotent
+    expect(rec.stats.packets).toBeGreaterThan(80);
+    expect(rec.stats.dropped).toBe(0);
+    expect(br.stats.recordedFrames).toBe(0); // nothing went through the in-thread path
+    const wav = readWav(path);
+    expect(wav.channels).toBe(2);
+    expect(wav.sampleRate).toBe(8000);
+    expect(wav.samples.length).toBe(stats.frames * 2);
+    const left = wav.samples.filter((_, i) => i % 2 === 0);
+    const right = wav.samples.filter((_, i) => i % 2 === 1);
+    expect(level(left, 500)).toBeGreaterThan(3000);
+    expect(level(left, 1500)).toBeLessThan(300);
+    expect(level(right, 1500)).toBeGreaterThan(4000);
+    expect(level(right, 500)).toBeLessThan(200);
+  });
+
+  it('OffloadedRecorder: pause() records silence and keeps the timeline, resume() brings the audio back; open() refuses an existing file', async () => {
+    const [sa, sb] = [await session(), await session()];
+    const a = await phone(sa, 500);
+    const b = await phone(sb, 1500);
+    const path = join(tmp, 'offloaded-pause.wav');
+    const rec = await OffloadedRecorder.open(path, { stereo: true });
+    bridge(sa, sb, { record: rec });
+    await expectTonesCross(a, b);
+    rec.pause();
+    expect(rec.paused).toBe(true);
+    await sleep(600);
+    rec.resume();
+    await sleep(600);
+    await rec.close();
+    const wav = readWav(path);
+    const left = Array.from(wav.samples.filter((_, i) => i % 2 === 0));
+    // Find the paused stretch: the longest run of exact zeros in the caller's channel.
+    let best = 0;
+    let run = 0;
+    let bestEnd = 0;
+    for (let i = 0; i < left.length; i++) {
+      run = left[i] === 0 ? run + 1 : 0;
+      if (run > best) [best, bestEnd] = [run, i];
+    }
+    expect(best).toBeGreaterThan(0.4 * 8000); // ~600 ms of silence in the middle...
+    expect(best).toBeLessThan(0.9 * 8000);
+    expect(level(left.slice(0, bestEnd - best), 500)).toBeGreaterThan(4000); // ...audio before it
+    expect(level(left.slice(bestEnd + 1), 500)).toBeGreaterThan(4000); // ...and after it
+    await expect(OffloadedRecorder.open(path, { stereo: true })).rejects.toThrow(/EEXIST/);
+    const again = await OffloadedRecorder.open(join(tmp, 'offloaded-after-error.wav'));
+    await again.close(); // the worker survived the failed open
   });
 
   it('close() is idempotent, restores the previous sources, and follows a session closing', async () => {

@@ -10,6 +10,7 @@ import { preciseTimerClock } from '../../src/media/precise-timer.js';
 import { Player } from '../../src/media/player.js';
 import type { PortAllocator } from '../../src/media/ports.js';
 import type { Prompt } from '../../src/media/prompts.js';
+import { OffloadedRecorder } from '../../src/media/offloaded-recorder.js';
 import { Recorder } from '../../src/media/recorder.js';
 import { MediaSession } from '../../src/media/session.js';
 
@@ -153,7 +154,7 @@ export class GapProbe {
 export class LoadStep {
   readonly sessions: MediaSession[] = [];
   readonly bridges: Bridge[] = [];
-  readonly recorders: Recorder[] = [];
+  readonly recorders: (Recorder | OffloadedRecorder)[] = [];
   digits = 0;
   /** Digits per session (play), and what each digit was. */
   perSession = new Uint32Array(0);
@@ -210,10 +211,15 @@ export class LoadStep {
     }
   }
 
-  /** 'bridge': sessions 2i and 2i+1 bridged, each pair optionally recorded. */
+  /**
+   * 'bridge': sessions 2i and 2i+1 bridged, each pair optionally recorded — on the recording
+   * worker (OffloadedRecorder), or with MEDIA_RECORD=thread on the media thread (Recorder).
+   */
   async startBridges(record: boolean): Promise<void> {
     for (let i = 0; i + 1 < this.sessions.length; i += 2) {
-      const rec = record ? await Recorder.open(join(this.world.recordDir, `pair-${i / 2}.wav`), { stereo: true, overwrite: true }) : null;
+      const path = join(this.world.recordDir, `pair-${i / 2}.wav`);
+      const opts = { stereo: true, overwrite: true } as const;
+      const rec = !record ? null : process.env.MEDIA_RECORD === 'thread' ? await Recorder.open(path, opts) : await OffloadedRecorder.open(path, opts);
       if (rec) this.recorders.push(rec);
       this.bridges.push(new Bridge(this.sessions[i], this.sessions[i + 1], { record: rec }));
     }
@@ -256,10 +262,16 @@ export class LoadStep {
     return frames * 20;
   }
 
-  /** Bytes the recorders dropped because the disk fell behind (should stay 0). */
-  recorderDrops(): number {
+  /**
+   * Closes the recordings (the window is over) and returns what they dropped — frames the disk
+   * could not take, and packets the recording worker's ring could not take (should stay 0).
+   */
+  async closeRecordings(): Promise<number> {
     let d = 0;
-    for (const r of this.recorders) d += r.stats.droppedFrames;
+    for (const r of this.recorders) {
+      const stats = await r.close().catch(() => null);
+      d += r instanceof OffloadedRecorder ? r.stats.dropped + (stats?.droppedFrames ?? 0) : r.stats.droppedFrames;
+    }
     return d;
   }
 

@@ -20,6 +20,7 @@ import type { NegotiatedMedia } from './sdp/index.js';
 import type { MediaSession } from './session.js';
 import type { RtpHeader } from './rtp.js';
 import { EventRelay } from './bridge-events.js';
+import type { OffloadedRecorder } from './offloaded-recorder.js';
 import { FRAME_SAMPLES, type AudioFrameKind, type AudioSource, type AudioTap, type RtpListener } from './types.js';
 
 export type RelayMode = 'idle' | 'pass-through' | 'transcode';
@@ -78,6 +79,21 @@ export class BridgeRelay implements RtpListener, AudioTap, AudioSource {
   /** The bridge wants every decoded frame of `from` (onFrame: recording). */
   wantFrames = false;
 
+  #recordTo: OffloadedRecorder | null = null;
+  #recordChannel: 0 | 1 = 0;
+
+  /** Hands every packet of `from` to a recording on the worker thread as `channel` (null: stop). */
+  recordTo(rec: OffloadedRecorder | null, channel: 0 | 1): void {
+    this.#recordTo = rec;
+    this.#recordChannel = channel;
+    const fm = this.from.negotiated;
+    if (rec !== null && fm) this.#recordCodec(rec, fm);
+  }
+
+  #recordCodec(rec: OffloadedRecorder, fm: NegotiatedMedia): void {
+    rec.setCodec(this.#recordChannel, fm.codec.name, fm.codec.payloadType, fm.codec.name === 'opus' && fm.codec.params.get('useinbandfec') === '1');
+  }
+
   /**
    * AudioTap: pass-through relays raw payloads, so `from` need not decode its inbound audio
    * unless the frames are wanted (recording) — or the mode is transcode / not yet known.
@@ -100,6 +116,7 @@ export class BridgeRelay implements RtpListener, AudioTap, AudioSource {
     this.#fromMedia = fm;
     this.#toMedia = tm;
     this.#synced = false;
+    if (fm && this.#recordTo !== null) this.#recordCodec(this.#recordTo, fm);
     if (!fm || !tm) {
       this.#mode = 'idle';
       this.#fromPt = this.#fromTePt = this.#toPt = this.#toTePt = -1;
@@ -123,6 +140,7 @@ export class BridgeRelay implements RtpListener, AudioTap, AudioSource {
   /** RtpListener on `from`: every accepted packet (views, not kept). */
   onRtp(h: RtpHeader, payload: Uint8Array, arrivalMs: number): void {
     this.#refresh();
+    if (this.#recordTo !== null) this.#recordTo.packet(this.#recordChannel, h, payload, arrivalMs);
     const pt = h.payloadType;
     if (pt === this.#fromPt) {
       if (this.#mode !== 'pass-through') return; // decoded by `from`'s jitter buffer instead

@@ -9,7 +9,9 @@
 //
 // Recording (optional): a stereo Recorder gets the caller (`a`, left) and the other party (`b`,
 // right), one 20 ms frame of each per media tick, aligned: the two frames of one tick are written
-// together; if one side misses a tick (not negotiated yet) its channel gets silence.
+// together; if one side misses a tick (not negotiated yet) its channel gets silence. An
+// OffloadedRecorder instead gets each side's packets as they arrive and does the same on the
+// recording worker thread (the media thread then neither buffers, decodes nor copies frames).
 //
 // Ownership: the bridge installs itself as each session's audio source and restores the
 // previous source on close(); it never closes the sessions or the recorder (their owner does).
@@ -17,6 +19,7 @@
 // packet or tick.
 import { InvalidStateError } from '../lib/errors.js';
 import { BridgeRelay, type RelayMode, type RelayStats } from './bridge-relay.js';
+import { OffloadedRecorder } from './offloaded-recorder.js';
 import type { Recorder } from './recorder.js';
 import { MediaEmitter } from './session-emitter.js';
 import type { MediaSession } from './session.js';
@@ -24,9 +27,12 @@ import { FRAME_SAMPLES, type AudioSource } from './types.js';
 
 export type { RelayMode } from './bridge-relay.js';
 
+/** A stereo recording of the bridge: made on the media thread (Recorder) or on the recording worker. */
+export type BridgeRecording = Recorder | OffloadedRecorder;
+
 export interface BridgeOptions {
-  /** Stereo recorder: `a` (caller) left, `b` right. Not closed by the bridge. */
-  record?: Recorder | null;
+  /** Stereo recording: `a` (caller) left, `b` right. Not closed by the bridge. */
+  record?: BridgeRecording | null;
 }
 
 export interface BridgeEvents {
@@ -58,6 +64,7 @@ export class Bridge extends MediaEmitter<BridgeEvents> {
 
   // Recording: the latest frame of each side, written as a pair once both arrived for a tick.
   #recorder: Recorder | null = null;
+  #offloaded: OffloadedRecorder | null = null;
   readonly #left = new Int16Array(FRAME_SAMPLES);
   readonly #right = new Int16Array(FRAME_SAMPLES);
   #leftReady = false;
@@ -76,8 +83,7 @@ export class Bridge extends MediaEmitter<BridgeEvents> {
     this.#ba = new BridgeRelay(b, a);
     this.#ab.onFrame = (f) => this.#onLeft(f);
     this.#ba.onFrame = (f) => this.#onRight(f);
-    this.#recorder = opts.record ?? null;
-    this.#ab.wantFrames = this.#ba.wantFrames = this.#recorder !== null;
+    this.#setRecording(opts.record ?? null);
     this.#prevA = a.setSource(this.#ba);
     this.#prevB = b.setSource(this.#ab);
     this.#undo.push(a.addRtpListener(this.#ab), b.addRtpListener(this.#ba), a.addTap(this.#ab, 'in'), b.addTap(this.#ba, 'in'));
@@ -103,17 +109,24 @@ export class Bridge extends MediaEmitter<BridgeEvents> {
     return { aToB: this.#ab.events.stats, bToA: this.#ba.events.stats };
   }
 
-  get recorder(): Recorder | null {
-    return this.#recorder;
+  get recorder(): BridgeRecording | null {
+    return this.#recorder ?? this.#offloaded;
   }
 
-  /** Starts, switches or (null) stops recording; returns the previous recorder (not closed). */
-  record(r: Recorder | null): Recorder | null {
-    const prev = this.#recorder;
-    this.#recorder = this.#closed ? null : r;
-    this.#ab.wantFrames = this.#ba.wantFrames = this.#recorder !== null;
-    this.#leftReady = this.#rightReady = false;
+  /** Starts, switches or (null) stops recording; returns the previous recording (not closed). */
+  record(r: BridgeRecording | null): BridgeRecording | null {
+    const prev = this.recorder;
+    this.#setRecording(this.#closed ? null : r);
     return prev;
+  }
+
+  #setRecording(r: BridgeRecording | null): void {
+    this.#offloaded = r instanceof OffloadedRecorder ? r : null;
+    this.#recorder = r instanceof OffloadedRecorder ? null : r;
+    this.#ab.wantFrames = this.#ba.wantFrames = this.#recorder !== null;
+    this.#ab.recordTo(this.#offloaded, 0);
+    this.#ba.recordTo(this.#offloaded, 1);
+    this.#leftReady = this.#rightReady = false;
   }
 
   #onLeft(f: Int16Array): void {
@@ -154,6 +167,9 @@ export class Bridge extends MediaEmitter<BridgeEvents> {
     this.#closed = true;
     if (this.#recorder !== null && (this.#leftReady || this.#rightReady)) this.#flush();
     this.#recorder = null;
+    this.#offloaded = null;
+    this.#ab.recordTo(null, 0);
+    this.#ba.recordTo(null, 1);
     for (const u of this.#undo.splice(0)) u();
     this.a.off('closed', this.#onClosed);
     this.b.off('closed', this.#onClosed);

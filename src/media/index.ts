@@ -58,3 +58,6 @@ export {
   type SessionRecordOptions,
   type PlaybackHost,
 } from './session-playback.js';
+export { Bridge, type BridgeOptions, type BridgeRecording } from './bridge.js';
+export { Recorder, type RecorderOptions, type RecorderStats } from './recorder.js';
+export { OffloadedRecorder } from './offloaded-recorder.js';
