@@ -64,7 +64,12 @@ import { MEDIA_NODE_FLAGS, SHARED_SLOTS } from '../src/lib/media-clock.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const WARMUP_MS = Number(process.env.MEDIA_WARMUP_MS ?? 1500);
 const WINDOW_MS = Number(process.env.MEDIA_WINDOW_MS ?? 4000);
-const BUDGET_MS = Number(process.env.MEDIA_BUDGET_MS ?? 225_000);
+/**
+ * Time each ramp may take (play, bridge, bridge + recording), so an early ramp that needed
+ * retries cannot starve the last one (a shared 225 s budget stopped the recording ramp at 315
+ * pairs). At most ~6 minutes in all.
+ */
+const RAMP_BUDGET_MS = Number(process.env.MEDIA_BUDGET_MS ?? 110_000);
 const MAX_DEV_P99_MS = 2;
 const PLAY_STEPS = (process.env.MEDIA_PLAY_STEPS ?? '25,50,100,250,375,500,625,750,875,1000,1250,1500,2000').split(',').map(Number).filter((n) => n > 0);
 const PAIR_STEPS = (process.env.MEDIA_PAIR_STEPS ?? '25,50,125,190,250,315,375,500,750,1000').split(',').map(Number).filter((n) => n > 0);
@@ -308,8 +313,21 @@ function cpuTimes(): { busy: number; total: number } {
   }
 }
 
+/** CPU time of the server's main (media) thread in ms — /proc per-thread clock ticks (10 ms); 0 when unreadable. */
+function mainThreadCpuMs(): number {
+  try {
+    const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) * 10; // utime, stime (fields 14, 15)
+  } catch {
+    return 0;
+  }
+}
+
 interface StepResult {
   ok: boolean;
+  /** The main thread alone (media clock, sockets, relays); the rest is the recording worker, GC helpers, libuv. */
+  mainThreadPct: number;
   load: LoadReport;
   serverCpuPct: number;
   rssPerSessionKb: number;
@@ -408,6 +426,7 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     await lg.request({ t: 'measure' }, 'measuring');
     const cpu0 = process.cpuUsage();
     const sys0 = cpuTimes();
+    const main0 = mainThreadCpuMs();
     const t0 = performance.now();
     const epoch0 = Date.now();
     const digits0 = step.digits;
@@ -418,6 +437,7 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     await sleep(WINDOW_MS);
     const cpu = process.cpuUsage(cpu0);
     const sys1 = cpuTimes();
+    const main1 = mainThreadCpuMs();
     const wall = performance.now() - t0;
     const digits1 = step.digits;
     const advanceMs = step.jitterAdvanceMs() - advance0;
@@ -483,6 +503,7 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
       ok: false,
       load: report,
       serverCpuPct: ((cpu.user + cpu.system) / 1000 / wall) * 100,
+      mainThreadPct: ((main1 - main0) / wall) * 100,
       rssPerSessionKb: (rss1 - rss0) / 1024 / sessions,
       heapPerSessionKb: (heap1 - heap0) / 1024 / sessions,
       recvLoss,
@@ -533,7 +554,7 @@ function describeStep(label: string, n: number, r: StepResult): string {
     capText +
     `loadgen dev p50/p99/max ${l.devP50.toFixed(2)}/${l.devP99.toFixed(2)}/${l.devMax.toFixed(1)} ms  ` +
     (l.relayDevP99 >= 0 ? `loadgen relay-added p99 ${l.relayDevP99.toFixed(2)} ms  ` : '') +
-    `server cpu ${r.serverCpuPct.toFixed(0)}% (${((r.serverCpuPct * 10) / (label.startsWith('play') ? n : 2 * n)).toFixed(2)}‰/session)  ` +
+    `server cpu ${r.serverCpuPct.toFixed(0)}% (${((r.serverCpuPct * 10) / (label.startsWith('play') ? n : 2 * n)).toFixed(2)}‰/session, main thread ${r.mainThreadPct.toFixed(0)}%)  ` +
     `rss/session ${r.rssPerSessionKb.toFixed(1)} KiB heap/session ${r.heapPerSessionKb.toFixed(1)} KiB  ` +
     `clock late p99 ${r.clockLateP99.toFixed(2)} ms skipped ${r.skippedTicks}  ` +
     `loadgen cpu ${l.cpuPct.toFixed(0)}% machine ${r.machinePct.toFixed(0)}% send-late p99 ${l.sendLateP99.toFixed(2)} ms` +
@@ -545,8 +566,9 @@ function describeStep(label: string, n: number, r: StepResult): string {
 async function ramp(lg: LoadgenProcess, label: string, kind: LoadKind, steps: number[], record: boolean, promptPath: string, cache: PromptCache): Promise<number> {
   let best = 0;
   let failed = false;
+  const rampStarted = performance.now();
   for (const n of steps) {
-    if (performance.now() - started > BUDGET_MS) {
+    if (performance.now() - rampStarted > RAMP_BUDGET_MS) {
       log(`${label}: time budget reached, stopping the ramp`);
       break;
     }
@@ -554,7 +576,7 @@ async function ramp(lg: LoadgenProcess, label: string, kind: LoadKind, steps: nu
     if (sessions > allocator.capacity) break;
     let r = await runStep(lg, kind, sessions, record, promptPath, cache);
     log(describeStep(label, n, r));
-    for (let a = 1; !r.ok && a < ATTEMPTS && performance.now() - started < BUDGET_MS; a++) {
+    for (let a = 1; !r.ok && a < ATTEMPTS && performance.now() - rampStarted < RAMP_BUDGET_MS; a++) {
       r = await runStep(lg, kind, sessions, record, promptPath, cache);
       log(describeStep(`${label} (retry)`, n, r));
     }
