@@ -71,6 +71,8 @@ export class Bridge extends MediaEmitter<BridgeEvents> {
   #rightReady = false;
 
   readonly #onClosed = (): void => this.close();
+  readonly #leftFrame = (f: Int16Array): void => this.#onLeft(f);
+  readonly #rightFrame = (f: Int16Array): void => this.#onRight(f);
 
   /** Bridges `a` (the caller) and `b`. Throws InvalidStateError for a closed or identical session. */
   constructor(a: MediaSession, b: MediaSession, opts: BridgeOptions = {}) {
@@ -81,8 +83,6 @@ export class Bridge extends MediaEmitter<BridgeEvents> {
     this.b = b;
     this.#ab = new BridgeRelay(a, b);
     this.#ba = new BridgeRelay(b, a);
-    this.#ab.onFrame = (f) => this.#onLeft(f);
-    this.#ba.onFrame = (f) => this.#onRight(f);
     this.#setRecording(opts.record ?? null);
     this.#prevA = a.setSource(this.#ba);
     this.#prevB = b.setSource(this.#ab);
@@ -124,6 +124,9 @@ export class Bridge extends MediaEmitter<BridgeEvents> {
     this.#offloaded = r instanceof OffloadedRecorder ? r : null;
     this.#recorder = r instanceof OffloadedRecorder ? null : r;
     this.#ab.wantFrames = this.#ba.wantFrames = this.#recorder !== null;
+    // No frame callback unless recording here: a pass-through relay then skips its per-tick copy.
+    this.#ab.onFrame = this.#recorder !== null ? this.#leftFrame : null;
+    this.#ba.onFrame = this.#recorder !== null ? this.#rightFrame : null;
     this.#ab.recordTo(this.#offloaded, 0);
     this.#ba.recordTo(this.#offloaded, 1);
     this.#leftReady = this.#rightReady = false;
@@ -152,8 +155,7 @@ export class Bridge extends MediaEmitter<BridgeEvents> {
     this.#leftReady = this.#rightReady = false;
     if (rec === null) return;
     if (rec.closed) {
-      this.#recorder = null; // its owner closed it: stop feeding it
-      this.#ab.wantFrames = this.#ba.wantFrames = false;
+      this.#setRecording(null); // its owner closed it: stop feeding it
       return;
     }
     rec.write(l ? this.#left : SILENCE, r ? this.#right : SILENCE);
