@@ -10,9 +10,9 @@
 // The add-on has ONE timer; this Clock multiplexes any number over it (the media clock keeps one
 // pending at a time). Like systemClock's, the timers never keep the process alive.
 // SWITCHBOARD_MEDIA_TIMER=node selects Node's timers instead (for A/B measurements).
-import { createRequire } from 'node:module';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import { sharedMediaClock, useSharedMediaTimer, type MediaClock } from '../lib/media-clock.js';
+import { requireRtpIo } from './rtp-io-addon.js';
 
 interface TimerAddon {
   timerInit(onTimer: () => void): void;
@@ -108,8 +108,7 @@ export function preciseTimerClock(): (Clock & { stats(): { fired: number; spurio
   }
   if (choice === 'node') return (clock = null);
   try {
-    const require = createRequire(import.meta.url);
-    clock = new PreciseTimerClock(require('../../native/rtp-io/build/Release/rtp_io.node') as TimerAddon);
+    clock = new PreciseTimerClock(requireRtpIo<TimerAddon>());
   } catch (err) {
     loadError = err as Error;
     clock = null;

@@ -10,10 +10,10 @@
 // source changed, source port]. The source address string is fetched only when it changed, so a
 // steady stream costs no allocation at all. Socket ids are not reused until the next batch, so
 // a socket closed by a handler mid-batch just has its remaining entries skipped.
-import { createRequire } from 'node:module';
 import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { constants as osConstants } from 'node:os';
+import { requireRtpIo } from './rtp-io-addon.js';
 import { DgramMediaSocket, type BindOptions, type DatagramSource, type MediaSocket, type MediaSocketFactory, type MediaSocketHandlers } from './udp.js';
 
 /** The add-on's functions (see native/rtp-io/rtp_io.c). Failures are negative errno values. */
@@ -101,9 +101,8 @@ function onBatch(count: number): void {
 function load(): RtpIoAddon | null {
   if (addon !== undefined) return addon;
   try {
-    const require = createRequire(import.meta.url);
     const m = modeFromEnv();
-    const a = require('../../native/rtp-io/build/Release/rtp_io.node') as RtpIoAddon;
+    const a = requireRtpIo<RtpIoAddon>();
     a.init(meta, onBatch, { thread: m !== 'off', sendOnThread: m === 'all' });
     mode = m;
     addon = a;
