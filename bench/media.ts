@@ -35,7 +35,9 @@
 // The figure is the last N that passed. Also printed per step: server CPU (% of one core, and per
 // session), RSS and heap per session, clock lateness, load-generator CPU, whole-machine CPU.
 // Ends with exactly the five `figure` lines.
-// Both processes run at nice −10 (and their CFS autogroup too) when permitted: MEDIA_NICE=0 off.
+// Both processes run at nice −10 (and their CFS autogroup too) when permitted: MEDIA_NICE=0 off. The server's media threads
+// run on SCHED_FIFO 10 with receives on rtp-io's I/O thread, as configured for a dedicated media host, when permitted:
+// MEDIA_REALTIME=0 off (then all socket syscalls stay on the JS thread).
 // Knobs for experiments: MEDIA_IO=dgram, SWITCHBOARD_RTP_IO_THREAD=off|recv|all, SWITCHBOARD_MEDIA_TIMER=node (the clock on Node's
 // timers instead of the add-on's timerfd), MEDIA_RECORD=thread (record on the media thread, not the recording worker), MEDIA_KEEP_CAPTURE=1 (leave the pcap files), MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_SLOTS,
 // MEDIA_GAPS=1 (longest silences in the server's packet handling), MEDIA_LOADGEN_SPIN=1, MEDIA_LEGACY=1 (sessions unconnected, in-band DTMF always on: the
@@ -51,7 +53,8 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PortAllocator } from '../src/media/ports.js';
-import { nativeIoMode } from '../src/media/udp-native.js';
+import { nativeIoMode, setNativeIoMode } from '../src/media/udp-native.js';
+import { setMediaRealtime } from '../src/media/realtime.js';
 import { preciseTimerClock } from '../src/media/precise-timer.js';
 import { PromptCache } from '../src/media/prompts.js';
 import { writeWav } from '../src/media/wav.js';
@@ -100,6 +103,12 @@ const PIN = process.env.MEDIA_PIN === '1';
 /** Nice value for both processes (default −10; MEDIA_NICE=0 leaves it): a media server runs above
  * batch work, and on a shared machine it keeps other tenants' bursts out of the timing figures. */
 const NICE = Number(process.env.MEDIA_NICE ?? -10);
+/**
+ * The server's media threads on SCHED_FIFO at this priority, with receives on rtp-io's I/O thread
+ * — Switchboard's settings for a dedicated media host (media.realtimePriority, media.ioThread),
+ * applied when permitted. MEDIA_REALTIME=0: normal scheduling, every socket syscall on the JS thread.
+ */
+const REALTIME = Number(process.env.MEDIA_REALTIME ?? 10);
 
 function prioritise(pid: number): boolean {
   if (NICE === 0) return false;
@@ -356,6 +365,8 @@ interface StepResult {
 const CAPTURE = process.env.MEDIA_CAPTURE !== '0';
 
 /** MEDIA_IO=dgram: Node's dgram sockets instead of the native rtp-io add-on (A/B). */
+// As configured for a dedicated media host (media.ioThread), before the allocator sets rtp-io up.
+if (REALTIME > 0 && process.env.MEDIA_BENCH_SERVER === '1') setNativeIoMode('recv'); // SWITCHBOARD_RTP_IO_THREAD still wins
 const allocator = new PortAllocator(20000, 31999, { address: '127.0.0.1', io: process.env.MEDIA_IO === 'dgram' ? 'dgram' : 'native' });
 /** Media clock slots (MEDIA_SLOTS=1: every packet in one burst per tick). */
 const SLOTS = Number(process.env.MEDIA_SLOTS ?? SHARED_SLOTS);
@@ -611,6 +622,10 @@ async function main(): Promise<void> {
   const pinned = PIN && pin(process.pid, 0);
   log(pinned ? 'server pinned to CPU 0, load generator to CPU 1' : 'not pinned (taskset missing or MEDIA_PIN=0)');
   log(prioritise(process.pid) ? `server and load generator at nice ${NICE}` : 'normal priority');
+  if (REALTIME > 0) {
+    const rt = setMediaRealtime(REALTIME);
+    log(rt.ok ? `server media threads on SCHED_FIFO ${REALTIME} (the load generator stays at nice ${NICE})` : `realtime refused (${rt.reason}): normal scheduling`);
+  }
   const loopFile = join(tmp, 'phones-loop.ulaw');
   writeFileSync(loopFile, playLoop());
   const bin = LOADGEN === 'node' ? null : CLoadgen.build();

@@ -137,6 +137,7 @@
 #include <unistd.h>
 
 #include "media_timer.h"
+#include "realtime.h"
 
 /* 1024 events per epoll_wait covers the whole expected socket population in
  * one round; 16 rounds bound the time spent in one libuv callback so timers
@@ -698,6 +699,7 @@ static bool io_rx_resume(void) {
 static void *io_main(void *arg) {
   (void)arg;
   pthread_setname_np(pthread_self(), "rtp-io");
+  media_rt_io_thread_started();
   while (!atomic_load_explicit(&tm.stop, memory_order_acquire)) {
     bool rx_ok = !atomic_load_explicit(&tm.rx_blocked, memory_order_relaxed) ||
                  io_rx_resume();
@@ -723,6 +725,7 @@ static void *io_main(void *arg) {
   }
   /* Shutdown: what JS queued last still leaves (and CLOSEs are honoured). */
   io_drain_sends();
+  media_rt_io_thread_stopped();
   return NULL;
 }
 
@@ -1752,7 +1755,7 @@ NAPI_MODULE_INIT() {
     { "stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL },
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok ||
-      media_timer_define(env, exports) != napi_ok)
+      media_timer_define(env, exports) != napi_ok || media_rt_define(env, exports) != napi_ok)
     return NULL;
   return exports;
 }

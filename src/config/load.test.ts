@@ -50,6 +50,15 @@ describe('config loading', () => {
     expect(err.message.startsWith(`test.yaml:${line}:${col}: `)).toBe(true);
   });
 
+  it('media threads: the shipped file keeps normal scheduling on one thread; ioThread and realtimePriority are checked', () => {
+    const cfg = loadConfigFile('config/switchboard.yaml');
+    expect([cfg.media.ioThread, cfg.media.realtimePriority]).toEqual(['off', 0]);
+    const dedicated = parseConfig(`${minimal}media:\n  ioThread: recv\n  realtimePriority: 10\n`, 'test.yaml');
+    expect([dedicated.media.ioThread, dedicated.media.realtimePriority]).toEqual(['recv', 10]);
+    expect(errorOf(`${minimal}media:\n  ioThread: kernel\n`).detail).toMatch(/media\.ioThread: must be one of off, recv, all/);
+    expect(errorOf(`${minimal}media:\n  realtimePriority: 100\n`).detail).toMatch(/must be <= 99/);
+  });
+
   it('a missing file is a ConfigError naming it', () => {
     expect(() => loadConfigFile('/nonexistent/switchboard.yaml')).toThrow(ConfigError);
   });

@@ -185,6 +185,8 @@ export const configSchema: FieldSchema = {
         inactivitySeconds: { kind: 'int', min: 1, max: 3600, default: 30 },
         recordingsDir: { kind: 'string', nonEmpty: true, default: 'data/recordings' },
         promptsDir: { kind: 'string', nonEmpty: true, default: 'config/prompts' },
+        ioThread: { kind: 'enum', values: ['off', 'recv', 'all'], default: 'off' },
+        realtimePriority: { kind: 'int', min: 0, max: 99, default: 0 },
       },
       check: (m: { rtpPortMin: number; rtpPortMax: number }) =>
         m.rtpPortMax - m.rtpPortMin < 3 ? 'rtpPortMax must leave room for at least two RTP/RTCP pairs above rtpPortMin' : undefined,

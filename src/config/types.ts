@@ -129,4 +129,11 @@ export interface MediaConfig {
   recordingsDir: string;
   /** WAV prompts (IVR, music on hold). */
   promptsDir: string;
+  /**
+   * Where RTP socket syscalls run: 'off' — on the media (JS) thread; 'recv' — receives on
+   * rtp-io's I/O thread (use with realtimePriority); 'all' — sends there too.
+   */
+  ioThread: 'off' | 'recv' | 'all';
+  /** SCHED_FIFO priority (1–99) for the media threads, 0 = normal scheduling; needs root or CAP_SYS_NICE. */
+  realtimePriority: number;
 }

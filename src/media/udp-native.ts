@@ -61,9 +61,22 @@ export interface NativeIoStats {
  */
 export type RtpIoMode = 'off' | 'recv' | 'all';
 
+let configuredMode: RtpIoMode = 'off';
+
+/**
+ * Chooses where the socket syscalls run (config media.ioThread), before the first socket: the
+ * add-on is set up once. SWITCHBOARD_RTP_IO_THREAD, when set, still wins (A/B measurements).
+ */
+export function setNativeIoMode(m: RtpIoMode): void {
+  if (addon && m !== mode && process.env.SWITCHBOARD_RTP_IO_THREAD === undefined) {
+    throw new Error(`rtp-io is already set up in mode '${mode}'; choose the mode before the first socket`);
+  }
+  configuredMode = m;
+}
+
 function modeFromEnv(): RtpIoMode {
   const v = process.env.SWITCHBOARD_RTP_IO_THREAD;
-  if (v === undefined || v === '') return 'off';
+  if (v === undefined || v === '') return configuredMode;
   if (v === 'off' || v === 'recv' || v === 'all') return v;
   throw new Error(`SWITCHBOARD_RTP_IO_THREAD must be off, recv or all (got ${JSON.stringify(v)})`);
 }

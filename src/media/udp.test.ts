@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { mediaSocketContract } from './udp-contract.js';
-import { nativeLoadError } from './udp-native.js';
+import { nativeIoMode, nativeLoadError, setNativeIoMode } from './udp-native.js';
 
 mediaSocketContract('off');
 
@@ -27,6 +27,12 @@ function smoke(env: Record<string, string>): Promise<{ out: string; code: number
 describe('native rtp-io add-on', () => {
   it('is built (npm install runs node-gyp; the media path depends on it for capacity)', () => {
     expect(nativeLoadError()).toBeNull();
+  });
+
+  it('takes its I/O mode (config media.ioThread) only before it is set up', () => {
+    expect(nativeIoMode()).toBe('off');
+    setNativeIoMode('off'); // the mode in use: fine
+    expect(() => setNativeIoMode('recv')).toThrow(/already set up in mode 'off'/);
   });
 
   it('passes its own checks in each mode, in fresh processes (native/rtp-io/smoke.cjs: argument errors, re-entrant calls from a batch, id reuse after close, ring overflow, worker refusal, exit when idle)', async () => {
