@@ -53,7 +53,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { PortAllocator } from '../src/media/ports.js';
-import { nativeIoMode, setNativeIoMode } from '../src/media/udp-native.js';
+import { nativeIoMode, nativeIoStats, setNativeIoMode } from '../src/media/udp-native.js';
 import { setMediaRealtime } from '../src/media/realtime.js';
 import { preciseTimerClock } from '../src/media/precise-timer.js';
 import { PromptCache } from '../src/media/prompts.js';
@@ -333,8 +333,21 @@ function mainThreadCpuMs(): number {
   }
 }
 
+/** How rtp-io handed datagrams to JS in the window: batches/s, datagrams per batch, JS wake-ups/s (thread modes). */
+function ioSummary(a: ReturnType<typeof nativeIoStats>, b: ReturnType<typeof nativeIoStats>, ms: number): string {
+  if (!a || !b) return '';
+  const s = ms / 1000;
+  const batches = b.batches - a.batches;
+  const per = batches > 0 ? (b.datagrams - a.datagrams) / batches : 0;
+  const wakes = b.threaded
+    ? ` ${(((b.asyncCallbacks ?? 0) - (a.asyncCallbacks ?? 0)) / s).toFixed(0)} wake-ups/s, I/O thread ${(((b.ioRounds ?? 0) - (a.ioRounds ?? 0)) / s).toFixed(0)} rounds/s`
+    : '';
+  return `${(batches / s).toFixed(0)} batches/s × ${per.toFixed(1)} datagrams${wakes}`;
+}
+
 interface StepResult {
   ok: boolean;
+  io: string;
   /** The main thread alone (media clock, sockets, relays); the rest is the recording worker, GC helpers, libuv. */
   mainThreadPct: number;
   load: LoadReport;
@@ -436,6 +449,7 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     tickHist.fill(0);
     await lg.request({ t: 'measure' }, 'measuring');
     const cpu0 = process.cpuUsage();
+    const io0 = nativeIoStats();
     const sys0 = cpuTimes();
     const main0 = mainThreadCpuMs();
     const t0 = performance.now();
@@ -447,6 +461,7 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
     step.gaps?.reset();
     await sleep(WINDOW_MS);
     const cpu = process.cpuUsage(cpu0);
+    const io1 = nativeIoStats();
     const sys1 = cpuTimes();
     const main1 = mainThreadCpuMs();
     const wall = performance.now() - t0;
@@ -525,6 +540,7 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
       machinePct: sys1.total > sys0.total ? ((sys1.busy - sys0.busy) / (sys1.total - sys0.total)) * 100 : 0,
       cap,
       capError,
+      io: ioSummary(io0, io1, WINDOW_MS),
     };
     // Play: the server's own send timing. Bridge: the deviation the relay adds (transit-time
     // variation), not our phones' send jitter passed through. Kernel capture stamps decide; the
@@ -570,7 +586,8 @@ function describeStep(label: string, n: number, r: StepResult): string {
     `clock late p99 ${r.clockLateP99.toFixed(2)} ms skipped ${r.skippedTicks}  ` +
     `loadgen cpu ${l.cpuPct.toFixed(0)}% machine ${r.machinePct.toFixed(0)}% send-late p99 ${l.sendLateP99.toFixed(2)} ms` +
     (label.startsWith('play') ? `  dtmf digits ${r.digits}${r.digitsExpected ? ` (expected ${r.digitsExpected[0]}–${r.digitsExpected[1]}, ${r.digitProblems} sessions/digits off, ${r.shortDigits ?? 0} short)` : ''}` : `  fills ${l.fills}`) +
-    (r.recorderDrops ? `  recorder drops ${r.recorderDrops}` : '')
+    (r.recorderDrops ? `  recorder drops ${r.recorderDrops}` : '') +
+    (r.io ? `  rtp-io ${r.io}` : '')
   );
 }
 

@@ -44,6 +44,8 @@ export interface NativeIoStats {
   recvRingFull?: number;
   wakeups?: number;
   asyncCallbacks?: number;
+  /** Threaded mode: I/O-thread loop iterations. */
+  ioRounds?: number;
 }
 
 /**
