@@ -330,11 +330,13 @@ describe('MediaSession RTCP', () => {
       b.answer(peerSdp(pair.rtp.address().port, '0 101', `a=rtcp:${pair.rtcp.address().port}\r\n`));
       // 100 packets, every 10th dropped, with up to 4 ms of send jitter.
       await sendRaw(pair.rtp, b.port, { count: 100, drop: (i) => i % 10 === 5, jitterMs: 4 });
-      const n = rtcpIn.length;
-      await until(() => rtcpIn.length > n, 3000);
-      const rr = rtcpIn[rtcpIn.length - 1]!.find((p) => p.type === 'rr')!;
-      expect(rr).toBeDefined();
-      const block = (rr as { reports: ReturnType<typeof createReportBlock>[] }).reports[0]!;
+      // The first report made after the last packet arrived (one made while it was still in
+      // flight counts one packet fewer).
+      type Block = ReturnType<typeof createReportBlock>;
+      const lastBlock = (): Block | undefined =>
+        (rtcpIn[rtcpIn.length - 1]?.find((p) => p.type === 'rr') as { reports: Block[] } | undefined)?.reports[0];
+      await until(() => lastBlock()?.highestSeq === 1099, 3000);
+      const block = lastBlock()!;
       console.log(`RTCP RR after 10% loss: cumulative ${block.cumulativeLost}, highest ${block.highestSeq}, jitter ${block.jitter} ts units`);
       expect(block.ssrc).toBe(0x1234);
       expect(block.cumulativeLost).toBe(10);
