@@ -70,9 +70,9 @@ const WINDOW_MS = Number(process.env.MEDIA_WINDOW_MS ?? 4000);
 /**
  * Time each ramp may take (play, bridge, bridge + recording), so an early ramp that needed
  * retries cannot starve the last one (a shared 225 s budget stopped the recording ramp at 315
- * pairs). At most ~6 minutes in all.
+ * pairs). At most ~7 minutes in all.
  */
-const RAMP_BUDGET_MS = Number(process.env.MEDIA_BUDGET_MS ?? 110_000);
+const RAMP_BUDGET_MS = Number(process.env.MEDIA_BUDGET_MS ?? 140_000);
 const MAX_DEV_P99_MS = 2;
 const PLAY_STEPS = (process.env.MEDIA_PLAY_STEPS ?? '25,50,100,250,375,500,625,750,875,1000,1250,1500,2000').split(',').map(Number).filter((n) => n > 0);
 const PAIR_STEPS = (process.env.MEDIA_PAIR_STEPS ?? '25,50,125,190,250,315,375,500,750,1000').split(',').map(Number).filter((n) => n > 0);
