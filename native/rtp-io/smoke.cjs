@@ -644,14 +644,19 @@ async function threadTests() {
   // Send errors (ECONNREFUSED after ICMP on a connected socket) of one 50-packet burst: reported
   // as batch entries, at most one per socket per 100 ms from the send path (a recvmsg() may
   // pick up one more), the rest only counted.
-  if (SEND_QUEUED) {
+  // A socket connected to a port nobody listens on any more: sends draw ICMP port unreachable.
+  const connectedToGone = async () => {
     const gone = await peer('udp4', addr);
     const gonePort = gone.address().port;
     await closeSock(gone);
     const id = openRtp(false, addr);
     rtp.connect(id, gonePort, addr);
+    return id;
+  };
+  const ping = Buffer.from('ping');
+  if (SEND_QUEUED) {
+    const id = await connectedToGone();
     const st0 = rtp.stats();
-    const ping = Buffer.from('ping');
     for (let i = 0; i < 50; i++) rtp.send(id, ping, 0, 4);
     await until(() => rtp.stats().sendRingBytes === 0);
     await sleep(50);
@@ -669,13 +674,8 @@ async function threadTests() {
     // queued and reported later. The I/O thread, woken by EPOLLERR, may take a pending error
     // first with its recvmsg() (then it is a recv-error batch entry, as in poll mode), so send
     // in bursts until one send() returns it.
-    const gone = await peer('udp4', addr);
-    const gonePort = gone.address().port;
-    await closeSock(gone);
-    const id = openRtp(false, addr);
-    rtp.connect(id, gonePort, addr);
+    const id = await connectedToGone();
     const st0 = rtp.stats();
-    const ping = Buffer.from('ping');
     const results = [];
     const got = await until(() => {
       for (let i = 0; i < 20; i++) {

@@ -168,10 +168,7 @@ export class Bridge extends MediaEmitter<BridgeEvents> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#recorder !== null && (this.#leftReady || this.#rightReady)) this.#flush();
-    this.#recorder = null;
-    this.#offloaded = null;
-    this.#ab.recordTo(null, 0);
-    this.#ba.recordTo(null, 1);
+    this.#setRecording(null);
     for (const u of this.#undo.splice(0)) u();
     this.a.off('closed', this.#onClosed);
     this.b.off('closed', this.#onClosed);

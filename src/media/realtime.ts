@@ -6,8 +6,7 @@
 // 500 bridged pairs added 3–6 ms of relay delay variation at p99 without, 0.6–1.8 ms with it).
 // It needs root or CAP_SYS_NICE; without, the server runs on as before and says so once.
 // Threads started later by these (libuv's pool, the recording worker) keep normal scheduling.
-import { requireRtpIo } from './rtp-io-addon.js';
-import { constants as osConstants } from 'node:os';
+import { errnoName, requireRtpIo } from './rtp-io-addon.js';
 
 interface RealtimeAddon {
   setRealtime(priority: number): { main: number; io: number | null };
@@ -19,9 +18,6 @@ export interface RealtimeResult {
   /** Why not, e.g. "EPERM (needs root or CAP_SYS_NICE)"; undefined when ok. */
   reason?: string;
 }
-
-const errnoName = (neg: number): string =>
-  Object.entries(osConstants.errno).find(([, n]) => n === -neg)?.[0] ?? `errno ${-neg}`;
 
 /** Puts the media threads on SCHED_FIFO `priority` (1–99), or back to normal scheduling (0). */
 export function setMediaRealtime(priority: number): RealtimeResult {

@@ -63,12 +63,6 @@ abstract class RingView {
     this.u16 = new Uint16Array(sab, CONTROL_BYTES);
     this.f64 = new Float64Array(sab, CONTROL_BYTES);
   }
-
-  /** Bytes queued (producer: an upper bound; consumer: a lower bound). */
-  get used(): number {
-    const d = Atomics.load(this.ctl, TAIL) - Atomics.load(this.ctl, HEAD);
-    return d >= 0 ? d : d + this.capacity;
-  }
 }
 
 export class RecordRingWriter extends RingView {

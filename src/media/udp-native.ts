@@ -13,7 +13,7 @@
 import { lookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { constants as osConstants } from 'node:os';
-import { requireRtpIo } from './rtp-io-addon.js';
+import { errnoName, requireRtpIo } from './rtp-io-addon.js';
 import { DgramMediaSocket, type BindOptions, type DatagramSource, type MediaSocket, type MediaSocketFactory, type MediaSocketHandlers } from './udp.js';
 
 /** The add-on's functions (see native/rtp-io/rtp_io.c). Failures are negative errno values. */
@@ -91,10 +91,8 @@ export const NATIVE_RECV_BYTES = 2048;
 const BATCH_ENTRIES = 1024;
 const EMSGSIZE = osConstants.errno.EMSGSIZE;
 
-const errnoNames = new Map<number, string>(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
-
 function errnoError(op: string, negErrno: number): Error {
-  const code = errnoNames.get(-negErrno) ?? `errno ${-negErrno}`;
+  const code = errnoName(negErrno);
   const err = new Error(`${op} ${code}`) as NodeJS.ErrnoException;
   err.code = code;
   err.errno = negErrno;
