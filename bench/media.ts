@@ -33,12 +33,12 @@
 // Capture files go to MEDIA_CAPTURE_DIR (default /dev/shm; 80-byte snaplen, ~100 B a packet: ~10 MB at 250 sessions, ~140 MB at 1,000 pairs; capped at 1.5 GB)
 // and are deleted after each step. dumpcap needs CAP_NET_RAW (root here).
 // The figure is the last N that passed. Also printed per step: server CPU (% of one core, and per
-// session), RSS and heap per session, clock lateness, load-generator CPU, whole-machine CPU.
+// session), RSS and heap per session, clock lateness, load-generator CPU, whole-machine CPU, host steal.
 // Ends with exactly the five `figure` lines.
 // Both processes run at nice −10 (and their CFS autogroup too) when permitted: MEDIA_NICE=0 off. The server's media threads
 // run on SCHED_FIFO 10 with receives on rtp-io's I/O thread, as configured for a dedicated media host, when permitted:
 // MEDIA_REALTIME=0 off (then all socket syscalls stay on the JS thread).
-// Knobs for experiments: MEDIA_IO=dgram, SWITCHBOARD_RTP_IO_THREAD=off|recv|all, SWITCHBOARD_MEDIA_TIMER=node (the clock on Node's
+// Knobs for experiments: MEDIA_IO=dgram, SWITCHBOARD_RTP_IO_THREAD=off|recv|all, SWITCHBOARD_RTP_IO_COALESCE_US=<µs>, SWITCHBOARD_MEDIA_TIMER=node (the clock on Node's
 // timers instead of the add-on's timerfd), MEDIA_RECORD=thread (record on the media thread, not the recording worker), MEDIA_KEEP_CAPTURE=1 (leave the pcap files), MEDIA_{PLAY,PAIR}_STEPS, MEDIA_ATTEMPTS, MEDIA_PIN=1, MEDIA_SLOTS,
 // MEDIA_GAPS=1 (longest silences in the server's packet handling), MEDIA_LOADGEN_SPIN=1, MEDIA_LEGACY=1 (sessions unconnected, in-band DTMF always on: the
 // old behaviour, for A/B), MEDIA_CAPTURE=0, MEDIA_CAPTURE_DIR, MEDIA_CONTINUE=1, MEDIA_PROBE=1, MEDIA_SKIP_CODEC/PAIRS/RECORDING=1.
@@ -47,7 +47,7 @@
 // for every step (2,000 pairs would need ~6,000 in the server).
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { setPriority, tmpdir } from 'node:os';
+import { availableParallelism, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
@@ -311,15 +311,25 @@ class CLoadgen implements LoadgenProcess {
 }
 
 /** Busy and total jiffies of all CPUs (/proc/stat), to see whether the machine itself is saturated. */
-function cpuTimes(): { busy: number; total: number } {
+function cpuTimes(): { busy: number; total: number; steal: number } {
   try {
     // user nice system idle iowait irq softirq steal (guest time is already inside user)
     const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
     const busy = user! + nice! + system! + irq! + softirq! + (steal ?? 0);
-    return { busy, total: busy + idle! + iowait! };
+    return { busy, total: busy + idle! + iowait!, steal: steal ?? 0 };
   } catch {
-    return { busy: 0, total: 0 };
+    return { busy: 0, total: 0, steal: 0 };
   }
+}
+
+/**
+ * Host steal time in the window (time the hypervisor ran something else while a vCPU of ours
+ * wanted to run), % of all cores' wall time. On this project's shared 2-vCPU guest it ranged
+ * 0–4 % between runs, and steps failed on the relay timing at 14 % load when it was high.
+ */
+function stealPct(sys0: { steal: number }, sys1: { steal: number }, wallMs: number): number {
+  const expected = (wallMs / 10) * availableParallelism(); // USER_HZ = 100
+  return expected > 0 ? ((sys1.steal - sys0.steal) / expected) * 100 : 0;
 }
 
 /** CPU time of the server's main (media) thread in ms — /proc per-thread clock ticks (10 ms); 0 when unreadable. */
@@ -368,6 +378,8 @@ interface StepResult {
   recorderDrops: number;
   /** Whole machine, % of all cores. */
   machinePct: number;
+  /** Host steal time in the window, % of all cores' wall time. */
+  stealPct: number;
   /** Kernel-timestamped figures from the loopback capture (null: capture off or failed). */
   cap: CaptureStats | null;
   /** Why the capture is not a valid measurement ('' when it is). */
@@ -538,6 +550,7 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
       digits: digits1 - digits0,
       recorderDrops: await step.closeRecordings(),
       machinePct: sys1.total > sys0.total ? ((sys1.busy - sys0.busy) / (sys1.total - sys0.total)) * 100 : 0,
+      stealPct: stealPct(sys0, sys1, wall),
       cap,
       capError,
       io: ioSummary(io0, io1, WINDOW_MS),
@@ -584,7 +597,7 @@ function describeStep(label: string, n: number, r: StepResult): string {
     `server cpu ${r.serverCpuPct.toFixed(0)}% (${((r.serverCpuPct * 10) / (label.startsWith('play') ? n : 2 * n)).toFixed(2)}‰/session, main thread ${r.mainThreadPct.toFixed(0)}%)  ` +
     `rss/session ${r.rssPerSessionKb.toFixed(1)} KiB heap/session ${r.heapPerSessionKb.toFixed(1)} KiB  ` +
     `clock late p99 ${r.clockLateP99.toFixed(2)} ms skipped ${r.skippedTicks}  ` +
-    `loadgen cpu ${l.cpuPct.toFixed(0)}% machine ${r.machinePct.toFixed(0)}% send-late p99 ${l.sendLateP99.toFixed(2)} ms` +
+    `loadgen cpu ${l.cpuPct.toFixed(0)}% machine ${r.machinePct.toFixed(0)}% (host steal ${r.stealPct.toFixed(1)}%) send-late p99 ${l.sendLateP99.toFixed(2)} ms` +
     (label.startsWith('play') ? `  dtmf digits ${r.digits}${r.digitsExpected ? ` (expected ${r.digitsExpected[0]}–${r.digitsExpected[1]}, ${r.digitProblems} sessions/digits off, ${r.shortDigits ?? 0} short)` : ''}` : `  fills ${l.fills}`) +
     (r.recorderDrops ? `  recorder drops ${r.recorderDrops}` : '') +
     (r.io ? `  rtp-io ${r.io}` : '')

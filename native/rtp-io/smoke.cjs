@@ -6,6 +6,8 @@
 // Threaded mode (init(..., { thread: true })):  RTP_IO_THREAD=1 node native/rtp-io/smoke.cjs
 // runs the same checks (adapted where the mode is inherently different: sends
 // are queued and leave at the end of the JS turn) plus thread-only ones.
+// Either threaded mode with RTP_IO_COALESCE_US=<us> (init option coalesceUs) also checks that
+// datagrams arriving within that window after a receiving round reach JS in one batch.
 // Threaded mode with sends on the JS thread (init(..., { thread: true, sendOnThread: false })):
 //   RTP_IO_THREAD=1 RTP_IO_SEND_ON_THREAD=0 node native/rtp-io/smoke.cjs
 // the I/O thread only receives (receive checks as in threaded mode), sends are
@@ -25,7 +27,11 @@ const E = os.constants.errno;
 // SEND_QUEUED: sends go through the send ring to that thread (else: synchronous, as in poll mode).
 const RECV_THREAD = process.env.RTP_IO_THREAD === '1';
 const SEND_QUEUED = RECV_THREAD && process.env.RTP_IO_SEND_ON_THREAD !== '0';
-const INIT_OPTS = !RECV_THREAD ? undefined : SEND_QUEUED ? { thread: true } : { thread: true, sendOnThread: false };
+// RTP_IO_COALESCE_US: the I/O thread's gathering window (init option coalesceUs; threaded modes).
+const COALESCE_US = RECV_THREAD && process.env.RTP_IO_COALESCE_US ? Number(process.env.RTP_IO_COALESCE_US) : 0;
+const INIT_OPTS = !RECV_THREAD
+  ? undefined
+  : { thread: true, ...(SEND_QUEUED ? {} : { sendOnThread: false }), ...(COALESCE_US > 0 ? { coalesceUs: COALESCE_US } : {}) };
 const MODE = !RECV_THREAD ? 'poll' : SEND_QUEUED ? 'threaded' : 'threaded, sends on the JS thread';
 
 // ---------------------------------------------------------------------------
@@ -134,6 +140,10 @@ async function main() {
   check('init(meta, fn, {thread: "yes"}) throws TypeError', throwsType(() => rtp.init(meta, () => {}, { thread: 'yes' })));
   check('init(meta, fn, {thread: true, sendOnThread: "no"}) throws TypeError',
     throwsType(() => rtp.init(meta, () => {}, { thread: true, sendOnThread: 'no' })));
+  for (const bad of [-1, 20001, 1.5, '200']) {
+    check(`init(meta, fn, {thread: true, coalesceUs: ${JSON.stringify(bad)}}) throws TypeError`,
+      throwsType(() => rtp.init(meta, () => {}, { thread: true, coalesceUs: bad })));
+  }
   rtp.init(meta, onBatch, INIT_OPTS);
   check('init() succeeds', true);
   check('second init() throws', throwsAny(() => rtp.init(meta, onBatch, INIT_OPTS)));
@@ -491,6 +501,38 @@ const ringsIdle = () => {
   return st.sendRingBytes === 0 && st.recvRingBytes === 0;
 };
 
+// With a gathering window W: one datagram wakes the I/O thread and is delivered at once; three
+// more sent ~2 ms apart right after it all arrive inside W, so they reach JS together, in ONE
+// batch, no earlier than ~W after the first (per-arrival wake-ups would give three batches).
+async function coalesceTest(addr) {
+  const p = await peer('udp4', addr);
+  const rcv = [0, 1, 2, 3].map(() => openRtp(false, addr));
+  const ports = rcv.map((id) => rtp.localPort(id));
+  const batchOf = new Map();
+  batchHook = () => {
+    for (const id of rcv) if (!batchOf.has(id) && recs.get(id).length > 0) batchOf.set(id, { batch: batchesSeen, at: performance.now() });
+  };
+  await dsend(p, Buffer.from('first'), ports[0], addr);
+  await until(() => batchOf.has(rcv[0]));
+  for (let i = 1; i < 4; i++) {
+    await sleep(2);
+    await dsend(p, Buffer.from(`next${i}`), ports[i], addr);
+  }
+  await until(() => rcv.every((id) => batchOf.has(id)), 3000);
+  batchHook = null;
+  const got = rcv.map((id) => batchOf.get(id));
+  const ok = got.every(Boolean);
+  check(`coalesce ${COALESCE_US} us: every datagram arrives`, ok);
+  if (ok) {
+    const later = new Set(got.slice(1).map((g) => g.batch));
+    check(`coalesce ${COALESCE_US} us: the three datagrams of the window arrive in one batch`, later.size === 1, [...later].join(','));
+    const waited = got[1].at - got[0].at;
+    check(`coalesce ${COALESCE_US} us: that batch comes about one window after the first datagram's`, waited >= (COALESCE_US / 1000) * 0.7, `${waited.toFixed(1)} ms`);
+  }
+  for (const id of rcv) closeRtp(id);
+  await closeSock(p);
+}
+
 async function threadTests() {
   const addr = '127.0.0.1';
   const comms = fs.readdirSync('/proc/self/task').map((tid) => {
@@ -502,6 +544,7 @@ async function threadTests() {
   });
   check('thread: an I/O thread named "rtp-io" runs', comms.filter((c) => c === 'rtp-io').length === 1, comms.join(','));
   const fd0 = fdCount();
+  if (COALESCE_US >= 10000) await coalesceTest(addr);
 
   // 1,000 datagrams queued in one JS turn (10 senders x 100) arrive complete and in order per socket.
   {

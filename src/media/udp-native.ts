@@ -18,7 +18,7 @@ import { DgramMediaSocket, type BindOptions, type DatagramSource, type MediaSock
 
 /** The add-on's functions (see native/rtp-io/rtp_io.c). Failures are negative errno values. */
 interface RtpIoAddon {
-  init(meta: Int32Array, onBatch: (count: number) => void, options?: { thread?: boolean; sendOnThread?: boolean }): void;
+  init(meta: Int32Array, onBatch: (count: number) => void, options?: { thread?: boolean; sendOnThread?: boolean; coalesceUs?: number }): void;
   open(ipv6: boolean, address: string, port: number, recvBuffer: Buffer, rcvbufBytes: number, sndbufBytes: number): number;
   localPort(id: number): number;
   connect(id: number, port: number, address: string): number;
@@ -85,6 +85,20 @@ function modeFromEnv(): RtpIoMode {
 
 let mode: RtpIoMode = 'off';
 
+/**
+ * Thread modes: how long (µs) the I/O thread lets datagrams gather after a receiving round
+ * before it takes them in one round and one JS batch (SWITCHBOARD_RTP_IO_COALESCE_US; unset or 0:
+ * JS is woken per arrival). Fewer wake-ups of both threads, at the price of up to that much delay;
+ * see rtp_io.c for why it is off by default.
+ */
+function coalesceFromEnv(): number | undefined {
+  const v = process.env.SWITCHBOARD_RTP_IO_COALESCE_US;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 20000) throw new Error(`SWITCHBOARD_RTP_IO_COALESCE_US must be an integer from 0 to 20000 (got ${JSON.stringify(v)})`);
+  return n;
+}
+
 /** Largest datagram received whole; a longer one is dropped and reported (RTP over UDP stays far below). */
 export const NATIVE_RECV_BYTES = 2048;
 /** Datagrams per batch (the add-on stops a round when the table is full; the rest follow). */
@@ -116,7 +130,7 @@ function load(): RtpIoAddon | null {
   try {
     const m = modeFromEnv();
     const a = requireRtpIo<RtpIoAddon>();
-    a.init(meta, onBatch, { thread: m !== 'off', sendOnThread: m === 'all' });
+    a.init(meta, onBatch, { thread: m !== 'off', sendOnThread: m === 'all', coalesceUs: coalesceFromEnv() });
     mode = m;
     addon = a;
   } catch (err) {

@@ -35,11 +35,14 @@ describe('native rtp-io add-on', () => {
     expect(() => setNativeIoMode('recv')).toThrow(/already set up in mode 'off'/);
   });
 
-  it('passes its own checks in each mode, in fresh processes (native/rtp-io/smoke.cjs: argument errors, re-entrant calls from a batch, id reuse after close, ring overflow, worker refusal, exit when idle)', async () => {
+  it('passes its own checks in each mode, in fresh processes (native/rtp-io/smoke.cjs: argument errors, re-entrant calls from a batch, id reuse after close, ring overflow, worker refusal, exit when idle, the gathering window)', async () => {
     const runs = await Promise.all([
       smoke({ RTP_IO_THREAD: '0' }),
       smoke({ RTP_IO_THREAD: '1', RTP_IO_SEND_ON_THREAD: '0' }),
       smoke({ RTP_IO_THREAD: '1', RTP_IO_SEND_ON_THREAD: '1' }),
+      // The I/O thread's gathering window (SWITCHBOARD_RTP_IO_COALESCE_US), in both thread modes.
+      smoke({ RTP_IO_THREAD: '1', RTP_IO_SEND_ON_THREAD: '0', RTP_IO_COALESCE_US: '20000' }),
+      smoke({ RTP_IO_THREAD: '1', RTP_IO_SEND_ON_THREAD: '1', RTP_IO_COALESCE_US: '20000' }),
     ]);
     for (const r of runs) {
       expect(r.out.split('\n').filter((l) => l.startsWith('FAIL'))).toEqual([]);
