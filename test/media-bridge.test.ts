@@ -19,6 +19,7 @@ import { MediaSession } from '../src/media/session.js';
 import { toneAmplitude } from '../src/media/testing.js';
 import type { AudioFrameKind, AudioSource, AudioTap, TapDirection } from '../src/media/types.js';
 import { readWav } from '../src/media/wav.js';
+import { sleep, until } from './support/wait.js';
 
 const BASE = 52000 + (process.pid % 100) * 40;
 const allocator = new PortAllocator(BASE, BASE + 39, { address: '127.0.0.1' });
@@ -40,14 +41,6 @@ afterEach(() => {
   expect(allocator.inUse).toBe(0);
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 4000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(10);
-  }
-}
 
 async function session(codecs?: ('PCMU' | 'PCMA' | 'opus')[]): Promise<MediaSession> {
   const s = await MediaSession.create({ allocator, clock, inactivityMs: 0, ...(codecs ? { codecs } : {}) });

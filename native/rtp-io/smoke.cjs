@@ -7,7 +7,7 @@
 // runs the same checks (adapted where the mode is inherently different: sends
 // are queued and leave at the end of the JS turn) plus thread-only ones.
 // Either threaded mode with RTP_IO_COALESCE_US=<us> (init option coalesceUs) also checks that
-// datagrams arriving within that window after a receiving round reach JS in one batch.
+// the I/O thread then takes datagrams about once per window, not once per arrival.
 // Threaded mode with sends on the JS thread (init(..., { thread: true, sendOnThread: false })):
 //   RTP_IO_THREAD=1 RTP_IO_SEND_ON_THREAD=0 node native/rtp-io/smoke.cjs
 // the I/O thread only receives (receive checks as in threaded mode), sends are
@@ -501,34 +501,32 @@ const ringsIdle = () => {
   return st.sendRingBytes === 0 && st.recvRingBytes === 0;
 };
 
-// With a gathering window W: one datagram wakes the I/O thread and is delivered at once; three
-// more sent ~2 ms apart right after it all arrive inside W, so they reach JS together, in ONE
-// batch, no earlier than ~W after the first (per-arrival wake-ups would give three batches).
+// With a gathering window W the I/O thread looks at the sockets about once per W while traffic
+// flows, not once per arrival: 100 datagrams sent ~1 ms apart (to 50 sockets in turn, so one
+// window's datagrams fit one JS batch, which holds one per socket) must all arrive in far fewer
+// I/O rounds and JS batches than datagrams (per-arrival wake-ups: ~100 each).
+// A loaded machine only bunches the sends further, which lowers both counts.
 async function coalesceTest(addr) {
   const p = await peer('udp4', addr);
-  const rcv = [0, 1, 2, 3].map(() => openRtp(false, addr));
+  const rcv = Array.from({ length: 50 }, () => openRtp(false, addr));
   const ports = rcv.map((id) => rtp.localPort(id));
-  const batchOf = new Map();
-  batchHook = () => {
-    for (const id of rcv) if (!batchOf.has(id) && recs.get(id).length > 0) batchOf.set(id, { batch: batchesSeen, at: performance.now() });
-  };
-  await dsend(p, Buffer.from('first'), ports[0], addr);
-  await until(() => batchOf.has(rcv[0]));
-  for (let i = 1; i < 4; i++) {
-    await sleep(2);
-    await dsend(p, Buffer.from(`next${i}`), ports[i], addr);
+  const N = 100;
+  const rounds0 = rtp.stats().ioRounds;
+  const batches0 = batchesSeen;
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    await dsend(p, Buffer.from(`d${i}`), ports[i % rcv.length], addr);
+    await sleep(1);
   }
-  await until(() => rcv.every((id) => batchOf.has(id)), 3000);
-  batchHook = null;
-  const got = rcv.map((id) => batchOf.get(id));
-  const ok = got.every(Boolean);
-  check(`coalesce ${COALESCE_US} us: every datagram arrives`, ok);
-  if (ok) {
-    const later = new Set(got.slice(1).map((g) => g.batch));
-    check(`coalesce ${COALESCE_US} us: the three datagrams of the window arrive in one batch`, later.size === 1, [...later].join(','));
-    const waited = got[1].at - got[0].at;
-    check(`coalesce ${COALESCE_US} us: that batch comes about one window after the first datagram's`, waited >= (COALESCE_US / 1000) * 0.7, `${waited.toFixed(1)} ms`);
-  }
+  const span = performance.now() - t0;
+  const arrived = () => rcv.reduce((n, id) => n + recs.get(id).length, 0);
+  await until(() => arrived() === N, 3000);
+  const rounds = rtp.stats().ioRounds - rounds0;
+  const batches = batchesSeen - batches0;
+  check(`coalesce ${COALESCE_US} us: all ${N} datagrams arrive`, arrived() === N, `${arrived()}`);
+  const most = Math.ceil(span / (COALESCE_US / 1000)) * 2 + 10;
+  check(`coalesce ${COALESCE_US} us: about one I/O round and one JS batch per window (${span.toFixed(0)} ms of sends: at most ${most})`,
+    rounds <= most && batches <= most, `${rounds} rounds, ${batches} batches`);
   for (const id of rcv) closeRtp(id);
   await closeSock(p);
 }

@@ -9,6 +9,7 @@ import { createReportBlock, parseRtcp, type RtcpPacket } from './rtcp.js';
 import { SdpError } from './sdp/index.js';
 import { MediaSession, type RtcpReport } from './session.js';
 import type { AudioFrameKind, AudioSource, AudioTap, RtpEventPacket, RtpEventSource, TapDirection } from './types.js';
+import { sleep, until } from '../../test/support/wait.js';
 
 const BASE = 46000 + (process.pid % 150) * 40;
 const allocator = new PortAllocator(BASE, BASE + 39, { address: '127.0.0.1' });
@@ -30,15 +31,6 @@ async function session(opts: Partial<Parameters<typeof MediaSession.create>[0]> 
   return s;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(10);
-  }
-}
 
 class Sine implements AudioSource {
   #n = 0;

@@ -5,6 +5,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DgramMediaSocket, type DatagramSource, type MediaSocket, type MediaSocketKind } from './udp.js';
 import { NATIVE_RECV_BYTES, nativeIoMode, nativeIoStats, nativeLoadError, nativeMediaSockets, type RtpIoMode } from './udp-native.js';
+import { sleep, until } from '../../test/support/wait.js';
 
 const open: { close(): void }[] = [];
 function closeAll(): void {
@@ -17,14 +18,6 @@ function closeAll(): void {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(5);
-  }
-}
 
 // Media sockets bind explicit ports, as the allocator does: on Linux, disconnecting a UDP socket
 // that was bound to port 0 also drops its port. A range per test process (vitest forks).

@@ -86,16 +86,8 @@ export function disconnect(srf: Srf): void {
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `pred` every 10 ms until it holds or `ms` pass. */
-export async function until(pred: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(10);
-  }
-}
+import { sleep } from './wait.js';
+export { sleep, until } from './wait.js';
 
 /** Resolves with the first event's arguments, or rejects after `ms`. */
 export function waitEvent<T extends unknown[]>(

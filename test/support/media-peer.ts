@@ -7,16 +7,8 @@ import { linearToUlaw, ulawToLinear } from '../../src/media/codec/g711.js';
 import { createRtpHeader, parseRtp, writeRtpHeader, type RtpHeader } from '../../src/media/rtp.js';
 import { toneAmplitude } from '../../src/media/testing.js';
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `cond` every 10 ms; throws `what` after `ms`. */
-export async function until(cond: () => boolean, ms: number, what: string | (() => string)): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${typeof what === 'string' ? what : what()}`);
-    await sleep(10);
-  }
-}
+import { sleep } from './wait.js';
+export { sleep, until } from './wait.js';
 
 /** An SDP offer from the peer: PCMU (0) and, unless `te` is null, telephone-event/8000 at PT `te`. */
 export function peerOffer(port: number, te: number | null = 101, version = 1): string {

@@ -28,16 +28,8 @@ export function endpointOf(stack: SipStack, transport: TransportName): { host: s
   return { host: ep.address, port: ep.port };
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `pred` every 20 ms; rejects with `what` after `timeoutMs`. */
-export async function until(pred: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${typeof what === 'string' ? what : what()}`);
-    await sleep(20);
-  }
-}
+import { sleep } from './wait.js';
+export { sleep, until } from './wait.js';
 
 /** True when the stack keeps nothing per call: no dialog, request or transaction left. */
 export function isIdle(stack: SipStack): boolean {
