@@ -7,7 +7,7 @@
 // bench/support/media-loadgen.ts with MEDIA_LOADGEN=node or when no compiler is found. The server
 // runs its sessions on a MediaClock with SHARED_SLOTS slots, as the shared clock does. Scenarios, each a ramp of
 // steps (~7 s each: set-up, 1.5 s warm-up, 4 s measured window, tear-down; a failed step is
-// retried once — other tenants' bursts on a shared machine):
+// retried twice — the host's stalls on a shared machine, see ATTEMPTS):
 //   (a) play — N sessions each playing a looping prompt (Player, PromptCache, a sox-made WAV)
 //       and running the in-band DTMF detector on the audio they receive (jitter buffer, G.711
 //       decode, Goertzel): every phone plays one '5' per 2 s, and the step also fails unless each
@@ -70,9 +70,9 @@ const WINDOW_MS = Number(process.env.MEDIA_WINDOW_MS ?? 4000);
 /**
  * Time each ramp may take (play, bridge, bridge + recording), so an early ramp that needed
  * retries cannot starve the last one (a shared 225 s budget stopped the recording ramp at 315
- * pairs). At most ~7 minutes in all.
+ * pairs). At most ~9 minutes in all.
  */
-const RAMP_BUDGET_MS = Number(process.env.MEDIA_BUDGET_MS ?? 140_000);
+const RAMP_BUDGET_MS = Number(process.env.MEDIA_BUDGET_MS ?? 170_000);
 const MAX_DEV_P99_MS = 2;
 const PLAY_STEPS = (process.env.MEDIA_PLAY_STEPS ?? '25,50,100,250,375,500,625,750,875,1000,1250,1500,2000').split(',').map(Number).filter((n) => n > 0);
 const PAIR_STEPS = (process.env.MEDIA_PAIR_STEPS ?? '25,50,125,190,250,315,375,500,750,1000').split(',').map(Number).filter((n) => n > 0);
@@ -83,8 +83,15 @@ const SKIP_RECORDING = process.env.MEDIA_SKIP_RECORDING === '1';
 const SKIP_PAIRS = process.env.MEDIA_SKIP_PAIRS === '1';
 /** MEDIA_CONTINUE=1 (experiments): run every step even after one failed; the figure is still the last N before the first failure. */
 const CONTINUE = process.env.MEDIA_CONTINUE === '1';
-/** Attempts per step: a step fails only if every attempt fails (other tenants' bursts on a shared machine). */
-const ATTEMPTS = Number(process.env.MEDIA_ATTEMPTS ?? 2);
+/**
+ * Attempts per step: a step fails only if every attempt fails. Why three: this 2-vCPU guest
+ * shares its host, and the host's stalls alone fail a 4 s window — on 2026-11-26 a 50-pair step
+ * failed at 14 % load with 4 % host steal, and an idle C sleep loop counted 4 to 156 stalls of
+ * 2 ms or more per 20 s within the same hour. A server past its capacity fails every attempt
+ * (its queues grow); one with headroom that was hit by the host passes a clean window. Every
+ * attempt is printed with the host steal of its window.
+ */
+const ATTEMPTS = Number(process.env.MEDIA_ATTEMPTS ?? 3);
 /**
  * V8 flags for the server (and the Node phones). Node's dgram allocates a Buffer (with its own
  * ArrayBuffer) and an rinfo object per datagram, so young-generation GCs come often whatever we
@@ -619,7 +626,7 @@ async function ramp(lg: LoadgenProcess, label: string, kind: LoadKind, steps: nu
     log(describeStep(label, n, r));
     for (let a = 1; !r.ok && a < ATTEMPTS && performance.now() - rampStarted < RAMP_BUDGET_MS; a++) {
       r = await runStep(lg, kind, sessions, record, promptPath, cache);
-      log(describeStep(`${label} (retry)`, n, r));
+      log(describeStep(`${label} (retry ${a})`, n, r));
     }
     if (!r.ok) {
       if (CONTINUE) {

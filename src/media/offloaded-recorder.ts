@@ -11,6 +11,7 @@
 // One worker per process, started with the first recording; it does not keep the process alive
 // while no recording is open or closing. If it dies, every open recording's close() rejects and
 // the next open() starts a new worker.
+import { getPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { moduleLogger } from '../lib/log.js';
 import { RecordRingWriter, RingKind } from './record-ring.js';
@@ -34,9 +35,13 @@ class RecordingHost {
   #nextId = 1;
   #active = 0;
   dead: Error | null = null;
+  /** The worker's thread id and nice value, once it has started. */
+  readonly started: Promise<{ tid: number; nice: number }>;
+  #onStarted!: (info: { tid: number; nice: number }) => void;
 
   constructor() {
-    const data: RecordingWorkerData = { sab: this.ring.sab };
+    this.started = new Promise((resolve) => (this.#onStarted = resolve));
+    const data: RecordingWorkerData = { sab: this.ring.sab, nice: getPriority() };
     this.#worker = new Worker(new URL('./recording-worker-entry.mjs', import.meta.url), { workerData: data, name: 'recording' });
     this.#worker.unref();
     this.#worker.on('message', (m: WorkerReply) => this.#onReply(m));
@@ -77,6 +82,12 @@ class RecordingHost {
   }
 
   #onReply(m: WorkerReply): void {
+    if (m.t === 'started') {
+      if (m.error !== undefined) log.warn({ tid: m.tid, nice: m.nice, err: m.error }, 'recording worker could not take the media thread\'s nice value');
+      else log.debug({ tid: m.tid, nice: m.nice }, 'recording worker started');
+      this.#onStarted({ tid: m.tid, nice: m.nice });
+      return;
+    }
     if (m.t === 'opened') {
       const p = this.#opens.get(m.id);
       this.#opens.delete(m.id);
@@ -122,6 +133,11 @@ export class OffloadedRecorder {
     this.#id = id;
     this.path = path;
     this.channels = channels;
+  }
+
+  /** The running recording worker's thread id and nice value (null: none started yet). */
+  static workerThread(): Promise<{ tid: number; nice: number }> | null {
+    return host?.started ?? null;
   }
 
   /** Creates the file on the worker (rejects as Recorder.open would: exists, no directory, ...). */

@@ -9,6 +9,8 @@
 // must stay in order with them); open requests and all replies are messages (`WorkerRequest`,
 // `WorkerReply`). A channel that has no codec yet, or no packets, records silence, so the two
 // channels stay aligned on the worker's tick.
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { MediaClock } from '../lib/media-clock.js';
 import { createCodec } from './codec/index.js';
@@ -19,11 +21,14 @@ import { FRAME_SAMPLES } from './types.js';
 
 export type WorkerRequest = { t: 'open'; id: number; path: string; opts: RecorderOptions };
 export type WorkerReply =
+  | { t: 'started'; tid: number; nice: number; error?: string }
   | { t: 'opened'; id: number; error?: string }
   | { t: 'closed'; id: number; stats: RecorderStats; error?: string };
 
 export interface RecordingWorkerData {
   sab: SharedArrayBuffer;
+  /** The nice value of the thread that started us, to take on (see takeNice). */
+  nice: number;
 }
 
 interface Channel {
@@ -48,6 +53,29 @@ const header = { sequence: 0, timestamp: 0, ssrc: 0 };
 
 function reply(m: WorkerReply): void {
   port!.postMessage(m);
+}
+
+/**
+ * Takes the media thread's nice value. A thread inherits it anyway, except from a realtime media
+ * thread (media.realtimePriority): SCHED_RESET_ON_FORK puts a negative nice back to 0, and then
+ * on a busy host (bench:media, 500 recorded pairs, the machine at 98 %) the worker lost to the
+ * processes the operator had put below the media server, fell ~1 s behind and dropped frames.
+ * Reports this thread's id and the nice value it got.
+ */
+function takeNice(nice: number): void {
+  let error: string | undefined;
+  try {
+    if (getPriority() !== nice) setPriority(nice); // pid 0: this thread (Linux: nice is per thread)
+  } catch (err) {
+    error = (err as Error).message;
+  }
+  let tid = 0;
+  try {
+    tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch {
+    // not Linux: no thread id to report
+  }
+  reply({ t: 'started', tid, nice: getPriority(), ...(error !== undefined ? { error } : {}) });
 }
 
 function setCodec(r: Recording, e: RingEntry): void {
@@ -112,6 +140,7 @@ clock.add({
     }
   },
 });
+takeNice((workerData as RecordingWorkerData).nice);
 clock.start();
 
 port.on('message', (m: WorkerRequest) => {
