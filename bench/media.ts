@@ -586,7 +586,11 @@ async function runStep(lg: LoadgenProcess, kind: LoadKind, sessions: number, rec
   }
 }
 
+/** Host steal of every measured window, for the run's summary line. */
+const windowSteal: number[] = [];
+
 function describeStep(label: string, n: number, r: StepResult): string {
+  windowSteal.push(r.stealPct);
   const l = r.load;
   const c = r.cap;
   const capText = r.capError
@@ -673,6 +677,11 @@ async function main(): Promise<void> {
     const pairs = SKIP_PAIRS ? 0 : await ramp(lg, 'bridged pairs', 'bridge', PAIR_STEPS, false, promptPath, cache);
     const pairsRec = SKIP_RECORDING ? 0 : await ramp(lg, 'bridged pairs + recording', 'bridge', PAIR_STEPS, true, promptPath, cache);
     log(`total ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    if (windowSteal.length > 0) {
+      const mean = windowSteal.reduce((a, b) => a + b, 0) / windowSteal.length;
+      const high = windowSteal.filter((s) => s >= 2).length;
+      log(`host steal over ${windowSteal.length} measured windows: mean ${mean.toFixed(1)}%, worst ${Math.max(...windowSteal).toFixed(1)}%, ${high} at 2% or more (figures from such windows measure the host)`);
+    }
     log(`figure play_sessions ${play}`);
     log(`figure bridged_pairs ${pairs}`);
     log(`figure bridged_pairs_recording ${pairsRec}`);
