@@ -66,15 +66,12 @@ abstract class RingView {
 }
 
 export class RecordRingWriter extends RingView {
-  /** Entries dropped because the ring was full. */
-  dropped = 0;
-
   /** A ring of `bytes` (rounded to 8) for a new worker. */
   static create(bytes: number): RecordRingWriter {
     return new RecordRingWriter(new SharedArrayBuffer(CONTROL_BYTES + align8(bytes)));
   }
 
-  /** Queues an entry; false (counted in `dropped`) when there is no room. */
+  /** Queues an entry; false when there is no room (the caller counts its drops). */
   push(kind: RingKind, id: number, channel: number, seq: number, ts: number, ssrc: number, pt: number, arrivalMs: number, payload: Uint8Array | null): boolean {
     const len = payload === null ? 0 : payload.length;
     if (len > 0xffff) throw new RangeError('ring payload longer than 65535 bytes');
@@ -86,10 +83,7 @@ export class RecordRingWriter extends RingView {
     const free = cap - used - 8; // one aligned unit stays free: HEAD === TAIL means empty
     const toEnd = cap - tail;
     const pad = toEnd < size ? toEnd : 0;
-    if (size + pad > free) {
-      this.dropped++;
-      return false;
-    }
+    if (size + pad > free) return false;
     if (pad > 0) {
       this.u32[tail >> 2] = pad;
       this.u16[(tail + 4) >> 1] = RingKind.Pad;
